@@ -1,0 +1,93 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+)
+
+// A Result is what the action cache keeps for one key: the step's output
+// files (as blobs in the CAS), its values, its log, and the key lines that
+// produced it (so that explain can diff them).
+type Result struct {
+	Key      Key               `json:"key"`
+	Step     string            `json:"step"` // name of the step that produced it (informational)
+	Kind     string            `json:"kind"`
+	Files    []File            `json:"files,omitempty"`  // sorted by Path
+	Values   map[string]string `json:"values,omitempty"` // e.g. "image_id"; for exec "outputs"
+	Log      Digest            `json:"log"`              // blob holding the step's combined output; zero if empty
+	LogSize  int64             `json:"log_size"`
+	Duration time.Duration     `json:"duration"`
+	Created  time.Time         `json:"created"`
+	KeyLines []string          `json:"key_lines,omitempty"` // the readable lines hashed into Key
+}
+
+// A File is one captured output: a regular file (Digest names its blob), a
+// symbolic link (Link holds its target) or a directory (Dir).
+type File struct {
+	Path   string      `json:"path"` // workspace-relative, slash-separated
+	Digest Digest      `json:"digest,omitempty"`
+	Size   int64       `json:"size,omitempty"`
+	Mode   fs.FileMode `json:"mode"` // permission bits plus fs.ModeDir / fs.ModeSymlink
+	Link   string      `json:"link,omitempty"`
+}
+
+// Digest is the identity of what the step produced: its files and values, not
+// its log, timing or key. Downstream keys use it, which gives early cutoff: a
+// rerun that produces the same bytes gives the same result digest.
+func (r *Result) Digest() Digest {
+	h := sha256.New()
+	files := append([]File(nil), r.Files...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	for _, f := range files {
+		switch {
+		case f.Mode&fs.ModeSymlink != 0:
+			fmt.Fprintf(h, "link %q %q\n", f.Path, f.Link)
+		case f.Mode.IsDir():
+			fmt.Fprintf(h, "dir %q\n", f.Path)
+		default:
+			fmt.Fprintf(h, "file %q %v %s\n", f.Path, f.Mode&0o111 != 0, f.Digest)
+		}
+	}
+	names := make([]string, 0, len(r.Values))
+	for k := range r.Values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(h, "value %q %q\n", k, r.Values[k])
+	}
+	var d Digest
+	h.Sum(d[:0])
+	return d
+}
+
+// Size is the total size of the result's file blobs.
+func (r *Result) Size() int64 {
+	var n int64
+	for _, f := range r.Files {
+		n += f.Size
+	}
+	return n
+}
+
+// Blobs lists every blob the result names: file contents and the log.
+func (r *Result) Blobs() []Digest {
+	var ds []Digest
+	for _, f := range r.Files {
+		if f.Mode.IsRegular() {
+			ds = append(ds, f.Digest)
+		}
+	}
+	if !r.Log.IsZero() {
+		ds = append(ds, r.Log)
+	}
+	return ds
+}
+
+// OutputList is the space-separated list of the result's top-level paths,
+// the value of ${step.X.outputs}.
+func OutputList(paths []string) string { return strings.Join(paths, " ") }

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/graph/apply"
+	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func (a *app) applyCmd() *ffcli.Command {
+	fs := a.flagSet("apply")
+	yes := fs.Bool("yes", false, "apply without asking")
+	jobs := fs.Int("j", 0, "run up to `N` steps at once (default: settings.jobs, else the number of CPUs)")
+	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
+	var replace stringList
+	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
+	return &ffcli.Command{
+		Name:       "apply",
+		ShortUsage: "bottle apply [flags] [STEP... | PLANFILE]",
+		ShortHelp:  "show the plan, ask, then do only what changed",
+		LongHelp: strings.TrimSpace(`
+Apply takes the workspace lock, plans (or loads a plan saved with
+'bottle plan -o FILE' and checks it is not stale), prints the plan and asks
+for confirmation on the terminal. Then it restores cached results and runs
+steps in dependency order, storing each result the moment it succeeds.
+Step output goes to the step's log (bottle logs STEP), never over the prompt.
+
+A failure stops the run (running steps are stopped, nothing new starts)
+unless --keep-going. Ctrl-C stops running steps and exits 130.
+
+EXAMPLES
+  bottle apply                 plan, ask, apply
+  bottle apply --yes           no question (for scripts and CI)
+  bottle apply -j 8 test       test and what it needs, 8 at a time
+  bottle plan -o p.json && bottle apply p.json`),
+		FlagSet: fs,
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			return a.apply(ctx, args, *yes, *jobs, *keepGoing, replace)
+		},
+	}
+}
+
+func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keepGoing bool, replace []string) error {
+	root, err := a.workspaceDir()
+	if err != nil {
+		return err
+	}
+	// A single argument naming a file is a saved plan.
+	var saved *graph.PlanJSON
+	if len(args) == 1 {
+		if fi, err := os.Stat(args[0]); err == nil && fi.Mode().IsRegular() {
+			saved, err = readPlan(args[0])
+			if err != nil {
+				return err
+			}
+			args = saved.Targets
+		}
+	}
+	lock, err := state.Acquire(ctx, state.Dir(root), "bottle apply", func(holder string) {
+		fmt.Fprintf(a.stderr, "Waiting for the workspace lock, held by %s...\n", holder)
+	})
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+
+	ws, err := a.openWorkspace()
+	if err != nil {
+		return err
+	}
+	defer ws.state.Close()
+	pl := ws.planner(replace)
+	for _, r := range replace {
+		if ws.g.Node(r) == nil {
+			return usageErr("--replace %s: no such step", r)
+		}
+	}
+	plan, err := pl.Plan(args)
+	if err != nil {
+		return err
+	}
+	if err := ws.saveIndex(); err != nil {
+		return err
+	}
+	if saved != nil {
+		if err := graph.CheckSaved(saved, plan.JSON(ws.g, ws.configDigest, true)); err != nil {
+			return err
+		}
+	}
+	a.printPlan(a.stdout, plan)
+	if !plan.HasChanges() {
+		fmt.Fprintln(a.stdout, "Nothing to do.")
+		return nil
+	}
+	if saved == nil && !yes {
+		if err := a.confirm(ctx); err != nil {
+			return err
+		}
+	}
+
+	store, err := cache.Open(ws.cacheDir)
+	if err != nil {
+		return err
+	}
+	hold, err := store.Hold()
+	if err != nil {
+		return err
+	}
+	defer hold.Release()
+	if jobs <= 0 {
+		jobs = ws.g.Config.Settings.Jobs
+	}
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	// Apply reads results through the writable cache, which also marks
+	// them used for prune's LRU order.
+	pl.Cache = store
+	progress := apply.NewProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
+	ap := &apply.Applier{
+		Planner:  pl,
+		Store:    store,
+		Runners:  steps.NewRunners(&steps.Runtime{KillGrace: 5 * time.Second, Hurry: a.hurry}),
+		State:    ws.state,
+		Progress: progress,
+		Hold:     hold,
+		Options:  apply.Options{Jobs: jobs, KeepGoing: keepGoing},
+	}
+	fmt.Fprintln(a.stderr)
+	start := time.Now()
+	sum, runErr := ap.Apply(ctx, plan)
+	progress.Close()
+	if err := ws.state.Compact(); err != nil {
+		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", err)
+	}
+	if err := ws.saveIndex(); err != nil {
+		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", err)
+	}
+	for _, f := range sum.Failures {
+		a.printFailure(f)
+	}
+	verb := "Apply complete"
+	switch {
+	case sum.Interrupted:
+		verb = "Apply interrupted"
+	case sum.Failed > 0:
+		verb = "Apply failed"
+	}
+	fmt.Fprintf(a.stderr, "%s in %s: %s\n", verb, round(time.Since(start)), sum.Line())
+	if runErr != nil {
+		if errors.Is(runErr, apply.ErrFailed) {
+			return exitError(1)
+		}
+		return runErr
+	}
+	return nil
+}
+
+func (a *app) printFailure(f *apply.Failure) {
+	fmt.Fprintf(a.stderr, "\nstep %s failed: %v\n", f.Step, f.Err)
+	if len(f.Tail) > 0 {
+		fmt.Fprintf(a.stderr, "last %d lines of its log:\n", len(f.Tail))
+		for _, l := range f.Tail {
+			fmt.Fprintf(a.stderr, "  | %s\n", l)
+		}
+	}
+	if f.LogPath != "" {
+		fmt.Fprintf(a.stderr, "full log: %s (or: bottle logs %s)\n", f.LogPath, f.Step)
+	}
+}
+
+func round(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func readPlan(path string) (*graph.PlanJSON, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pj graph.PlanJSON
+	if err := json.Unmarshal(b, &pj); err != nil || pj.FormatVersion == 0 {
+		return nil, usageErr("%s is not a plan saved by 'bottle plan -o' (give step names or a plan file)", path)
+	}
+	return &pj, nil
+}
+
+var errCancelled = errors.New("Apply cancelled.")
+
+// confirm asks on the terminal. Standard input must be a terminal: a
+// script must say --yes.
+func (a *app) confirm(ctx context.Context) error {
+	if !isTerminal(a.stdin) {
+		return usageErr("standard input is not a terminal, so bottle cannot ask for confirmation: pass --yes to apply without asking")
+	}
+	fmt.Fprint(a.stdout, "\nApply this plan? Only 'yes' or 'y' applies it: ")
+	answer := make(chan string, 1)
+	go func() {
+		line, err := bufio.NewReader(a.stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			line = ""
+		}
+		answer <- strings.TrimSpace(line)
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(a.stdout)
+		return ctx.Err()
+	case ans := <-answer:
+		switch strings.ToLower(ans) {
+		case "yes", "y":
+			return nil
+		}
+		fmt.Fprintln(a.stdout, "Apply cancelled.")
+		return exitError(1)
+	}
+}
+
+var _ = flag.ErrHelp

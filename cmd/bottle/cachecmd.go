@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/steps"
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+// cacheDirForCommand finds the cache without needing a valid pipeline: the
+// flag or variable, else the workspace's settings.cache_dir if it has one,
+// else the default.
+func (a *app) cacheDirForCommand() (string, error) {
+	root, err := a.workspaceDir()
+	if err != nil {
+		return "", err
+	}
+	setting := ""
+	cfg := a.file
+	if cfg == "" {
+		cfg = filepath.Join(root, "bottle.toml")
+	}
+	if data, err := os.ReadFile(cfg); err == nil {
+		if f, err := config.Parse(filepath.Base(cfg), data, steps.Infos()); err == nil {
+			setting = f.Settings.CacheDir
+		}
+	}
+	return a.resolveCacheDir(root, setting)
+}
+
+func (a *app) cacheCmd() *ffcli.Command {
+	statsFS := a.flagSet("cache stats")
+	pruneFS := a.flagSet("cache prune")
+	maxSize := pruneFS.String("max-size", "", "shrink the cache to at most `SIZE` (e.g. 500MB, 2GiB)")
+	verifyFS := a.flagSet("cache verify")
+	open := func() (*cache.Disk, error) {
+		dir, err := a.cacheDirForCommand()
+		if err != nil {
+			return nil, err
+		}
+		return cache.Open(dir)
+	}
+	return &ffcli.Command{
+		Name:       "cache",
+		ShortUsage: "bottle cache <stats|prune|verify> [flags]",
+		ShortHelp:  "inspect, shrink or check the cache",
+		LongHelp: strings.TrimSpace(`
+The cache keeps blobs by digest and step results by key. One cache may serve
+many workspaces and processes at once.
+
+EXAMPLES
+  bottle cache stats
+  bottle cache prune --max-size 2GiB
+  bottle cache verify                 exit 1 if any blob was corrupt`),
+		FlagSet: a.flagSet("cache"),
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown cache command %q: use stats, prune or verify", args[0])
+			}
+			return usageErr("bottle cache needs a command: stats, prune or verify")
+		},
+		Subcommands: []*ffcli.Command{
+			{
+				Name:       "stats",
+				ShortUsage: "bottle cache stats",
+				ShortHelp:  "where the cache is, its size and entries",
+				FlagSet:    statsFS,
+				Options:    ffOptions,
+				Exec: func(ctx context.Context, args []string) error {
+					c, err := open()
+					if err != nil {
+						return err
+					}
+					st, err := c.Stats()
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "cache:       %s\n", c.Dir())
+					fmt.Fprintf(a.stdout, "results:     %d\n", st.Results)
+					fmt.Fprintf(a.stdout, "blobs:       %d\n", st.Blobs)
+					fmt.Fprintf(a.stdout, "size:        %s\n", humanBytes(st.Bytes))
+					if st.Quarantined > 0 {
+						fmt.Fprintf(a.stdout, "quarantined: %d (in %s)\n", st.Quarantined, filepath.Join(c.Dir(), "corrupt"))
+					}
+					return nil
+				},
+			},
+			{
+				Name:       "prune",
+				ShortUsage: "bottle cache prune --max-size SIZE",
+				ShortHelp:  "drop least recently used results down to a size",
+				LongHelp: strings.TrimSpace(`
+Prune drops the least recently used results until the cache is at most
+SIZE, then the blobs no remaining result needs. A result that a running
+apply holds is never dropped.
+
+EXAMPLES
+  bottle cache prune --max-size 500MB
+  bottle cache prune --max-size 0      empty it (except what is in use)`),
+				FlagSet: pruneFS,
+				Options: ffOptions,
+				Exec: func(ctx context.Context, args []string) error {
+					if *maxSize == "" {
+						return usageErr("cache prune needs --max-size SIZE, e.g. --max-size 2GiB")
+					}
+					n, err := cache.ParseSize(*maxSize)
+					if err != nil {
+						return usageErr("--max-size: %v", err)
+					}
+					c, err := open()
+					if err != nil {
+						return err
+					}
+					r, err := c.Prune(n, time.Now())
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "pruned %d results and %d blobs, freed %s: %s -> %s",
+						r.Results, r.Blobs, humanBytes(r.Freed), humanBytes(r.Before), humanBytes(r.After))
+					if r.Held > 0 {
+						fmt.Fprintf(a.stdout, " (%d results kept: in use by a running apply)", r.Held)
+					}
+					fmt.Fprintln(a.stdout)
+					return nil
+				},
+			},
+			{
+				Name:       "verify",
+				ShortUsage: "bottle cache verify",
+				ShortHelp:  "re-hash every blob; move corrupt ones aside; exit 1 if any",
+				FlagSet:    verifyFS,
+				Options:    ffOptions,
+				Exec: func(ctx context.Context, args []string) error {
+					c, err := open()
+					if err != nil {
+						return err
+					}
+					r, err := c.Verify()
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "checked %d blobs (%s)\n", r.Blobs, humanBytes(r.Bytes))
+					if len(r.Corrupt) == 0 {
+						fmt.Fprintln(a.stdout, "all sound")
+						return nil
+					}
+					for _, cb := range r.Corrupt {
+						fmt.Fprintf(a.stdout, "corrupt: %s\n", cb)
+					}
+					fmt.Fprintf(a.stdout, "%d corrupt blobs moved to %s; the results that named them will be rebuilt\n", len(r.Corrupt), filepath.Join(c.Dir(), "corrupt"))
+					return exitError(1)
+				},
+			},
+		},
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

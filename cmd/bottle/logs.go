@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+func (a *app) logsCmd() *ffcli.Command {
+	flags := a.flagSet("logs")
+	return &ffcli.Command{
+		Name:       "logs",
+		ShortUsage: "bottle logs [flags] STEP",
+		ShortHelp:  "print the step's last log",
+		LongHelp: strings.TrimSpace(`
+Logs prints everything STEP printed the last time it ran here: from
+.bottle/logs/STEP.log for a run in this workspace (a failed one too), or
+from the cache for a result that was restored.
+
+EXAMPLES
+  bottle logs bin
+  bottle logs test | less`),
+		FlagSet: flags,
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) != 1 {
+				return usageErr("logs takes one step name: bottle logs STEP")
+			}
+			name := args[0]
+			root, err := a.workspaceDir()
+			if err != nil {
+				return err
+			}
+			// Check the name against the config so a typo gets an answer.
+			cfgPath := a.file
+			if cfgPath == "" {
+				cfgPath = filepath.Join(root, "bottle.toml")
+			}
+			if data, err := os.ReadFile(cfgPath); err == nil {
+				if f, err := config.Parse(filepath.Base(cfgPath), data, steps.Infos()); err == nil && f.Step(name) == nil {
+					return usageErr("no step %q in %s", name, filepath.Base(cfgPath))
+				}
+			}
+			b, err := os.ReadFile(filepath.Join(state.Dir(root), "logs", name+".log"))
+			if err == nil {
+				_, err = a.stdout.Write(b)
+				return err
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			st, err := state.Load(state.Dir(root))
+			if st == nil {
+				return err
+			}
+			rec := st.Steps[name]
+			if rec == nil {
+				return fmt.Errorf("no log for step %s: it has not run or been restored in this workspace", name)
+			}
+			if rec.Log.IsZero() {
+				fmt.Fprintf(a.stderr, "step %s printed nothing\n", name)
+				return nil
+			}
+			cacheDir, err := a.resolveCacheDir(root, "")
+			if err != nil {
+				return err
+			}
+			if f, err := config.Parse("bottle.toml", mustRead(cfgPath), steps.Infos()); err == nil && a.cacheDir == "" && f.Settings.CacheDir != "" {
+				cacheDir, _ = a.resolveCacheDir(root, f.Settings.CacheDir)
+			}
+			b, err = cache.NewReader(cacheDir).ReadBlob(rec.Log)
+			if err != nil {
+				return fmt.Errorf("reading the log of %s from the cache: %w", name, err)
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		},
+	}
+}
+
+func mustRead(p string) []byte {
+	b, _ := os.ReadFile(p)
+	return b
+}

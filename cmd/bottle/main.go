@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// exitCoder is an error that decides the process's exit status.
+type exitCoder interface{ ExitCode() int }
+
+// exitError carries an exit status with no further message (already printed).
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func (e exitError) ExitCode() int { return int(e) }
+
+// Main runs bottle with args and returns its exit status: 0 success, 1 any
+// error, 2 only from plan --detailed-exitcode, 130 interrupted.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hurry := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			switch n {
+			case 1:
+				cancel()
+			case 2:
+				close(hurry)
+			}
+		}
+	}()
+	app := newApp(stdin, stdout, stderr, hurry)
+	err := app.run(ctx, args)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		fmt.Fprintln(stderr, "bottle: interrupted")
+		return 130
+	}
+	var ec exitCoder
+	code := 1
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
+	var quiet exitError
+	if !errors.As(err, &quiet) {
+		fmt.Fprintf(stderr, "bottle: %v\n", err)
+	}
+	return code
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/graph/state"
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+func (a *app) planCmd() *ffcli.Command {
+	fs := a.flagSet("plan")
+	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: README, 'Plan JSON')")
+	out := fs.String("o", "", "save the plan to `FILE` for 'bottle apply FILE'")
+	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when anything would run or be restored, 0 when all is up to date")
+	return &ffcli.Command{
+		Name:       "plan",
+		ShortUsage: "bottle plan [flags] [STEP...]",
+		ShortHelp:  "print what apply would do, and why; changes nothing",
+		LongHelp: strings.TrimSpace(`
+Plan decides every step's status without running anything, contacting
+anything or writing outside .bottle/ (where it keeps the file-hash index):
+
+  up-to-date  its key is applied and its outputs are intact
+  restore     its result is in the cache; outputs are copied back, nothing runs
+  run         its key has no result: the reason says what changed
+  replace     as run, but an existing effect is removed first
+  pending     a step it needs will run; decided when that one finishes
+
+Named steps limit the plan to them and what they need.
+
+EXAMPLES
+  bottle plan
+  bottle plan -v bin               also list up-to-date steps
+  bottle plan --json | jq '.steps[] | select(.status=="run") | .name'
+  bottle plan -o plan.json         then: bottle apply plan.json
+  bottle plan --detailed-exitcode  in CI: 2 means something is out of date`),
+		FlagSet: fs,
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			ws, err := a.openWorkspace()
+			if err != nil {
+				return err
+			}
+			plan, err := ws.planner(nil).Plan(args)
+			if err != nil {
+				return err
+			}
+			if err := ws.saveIndex(); err != nil {
+				return err
+			}
+			if *out != "" {
+				if err := writePlan(*out, plan.JSON(ws.g, ws.configDigest, true)); err != nil {
+					return err
+				}
+			}
+			if *asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(plan.JSON(ws.g, ws.configDigest, false)); err != nil {
+					return err
+				}
+			} else {
+				a.printPlan(a.stdout, plan)
+				if *out != "" {
+					fmt.Fprintf(a.stdout, "\nSaved this plan to %s. Apply exactly it with: bottle apply %s\n", *out, *out)
+				}
+			}
+			if *detailed && plan.HasChanges() {
+				return exitError(2)
+			}
+			return nil
+		},
+	}
+}
+
+func writePlan(path string, pj *graph.PlanJSON) error {
+	b, err := json.MarshalIndent(pj, "", "  ")
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(path, append(b, '\n'))
+}
+
+var statusMark = map[graph.Status]struct{ sym, color string }{
+	graph.Run:      {"~", "33"},
+	graph.Replace:  {"±", "31"},
+	graph.Restore:  {"↓", "36"},
+	graph.Pending:  {"…", "2"},
+	graph.UpToDate: {"=", "2"},
+}
+
+// How many lines of each kind the human plan shows before folding the rest
+// into a count (unless -v).
+const (
+	maxActionLines  = 50
+	maxPendingLines = 20
+)
+
+// printPlan prints one line per step that will do something, folds long
+// runs into counts, and ends with the summary line.
+func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
+	color := a.useColor() && w == a.stdout && isTerminal(a.stdout)
+	paint := func(code, s string) string {
+		if !color || code == "" {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	type row struct {
+		sp   *graph.StepPlan
+		mark string
+	}
+	var rows []row
+	shown := map[graph.Status]int{}
+	hidden := map[graph.Status]int{}
+	for _, sp := range plan.Steps {
+		limit := maxActionLines
+		switch sp.Status {
+		case graph.UpToDate:
+			limit = 0
+		case graph.Pending:
+			limit = maxPendingLines
+		}
+		if !a.verbose && shown[sp.Status] >= limit {
+			hidden[sp.Status]++
+			continue
+		}
+		shown[sp.Status]++
+		m := statusMark[sp.Status]
+		sym := m.sym
+		if sp.Status == graph.Run && sp.Reason == "new" {
+			sym = "+"
+		}
+		rows = append(rows, row{sp, paint(m.color, sym)})
+	}
+	nameW, kindW := 4, 4
+	for _, r := range rows {
+		nameW = max(nameW, len(r.sp.Node.Name))
+		kindW = max(kindW, len(r.sp.Node.Kind.Name()))
+	}
+	for _, r := range rows {
+		sp := r.sp
+		line := fmt.Sprintf("  %s %-*s  %-*s  %-10s  %s", r.mark, nameW, sp.Node.Name, kindW, sp.Node.Kind.Name(), sp.Status, sp.Reason)
+		if e := sp.Node.Effect(); e != "" {
+			line += paint("35", "  effect: "+e)
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+	for _, s := range []graph.Status{graph.Run, graph.Replace, graph.Restore, graph.Pending} {
+		if n := hidden[s]; n > 0 {
+			fmt.Fprintf(w, "  %s %d more %s (-v lists them)\n", paint(statusMark[s].color, statusMark[s].sym), n, pluralStatus(s, n))
+		}
+	}
+	c := plan.Counts()
+	fmt.Fprintf(w, "Plan: %d to run, %d to restore, %d pending, %d up to date.",
+		c[graph.Run]+c[graph.Replace], c[graph.Restore], c[graph.Pending], c[graph.UpToDate])
+	if c[graph.Replace] > 0 {
+		fmt.Fprintf(w, " (%d of those to run replace%s an effect)", c[graph.Replace], map[bool]string{true: "s", false: ""}[c[graph.Replace] == 1])
+	}
+	fmt.Fprintln(w)
+}
+
+func pluralStatus(s graph.Status, n int) string {
+	step := "steps"
+	if n == 1 {
+		step = "step"
+	}
+	switch s {
+	case graph.Run:
+		return step + " to run"
+	case graph.Replace:
+		return step + " to replace"
+	case graph.Restore:
+		return step + " to restore"
+	}
+	return string(s) + " " + step
+}

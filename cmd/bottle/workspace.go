@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/graph/state"
+)
+
+// workspace is a loaded pipeline with its bookkeeping.
+type workspace struct {
+	root         string
+	stateDir     string
+	g            *graph.Graph
+	index        *files.Index
+	state        *state.State
+	cacheDir     string
+	configDigest cache.Digest
+}
+
+// openWorkspace loads the config, the state and the file-hash index. It
+// writes nothing.
+func (a *app) openWorkspace() (*workspace, error) {
+	root, err := a.workspaceDir()
+	if err != nil {
+		return nil, err
+	}
+	cfg := a.file
+	if cfg != "" && !filepath.IsAbs(cfg) {
+		cfg, _ = filepath.Abs(cfg)
+	}
+	if cfg == "" {
+		cfg = filepath.Join(root, "bottle.toml")
+	}
+	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg})
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ws := &workspace{root: root, stateDir: state.Dir(root), g: g, configDigest: cache.SumBytes(data)}
+	ws.state, err = state.Load(ws.stateDir)
+	if err != nil {
+		if ws.state == nil {
+			return nil, err
+		}
+		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", err)
+	}
+	ws.index, err = files.OpenIndex(filepath.Join(ws.stateDir, "index"))
+	if err != nil {
+		return nil, err
+	}
+	ws.cacheDir, err = a.resolveCacheDir(root, g.Config.Settings.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// resolveCacheDir applies SPEC §2: --cache-dir / BOTTLE_CACHE_DIR, then
+// settings.cache_dir, then $XDG_CACHE_HOME/bottle, then ~/.cache/bottle.
+func (a *app) resolveCacheDir(root, setting string) (string, error) {
+	expand := func(p string) string {
+		if rest, ok := strings.CutPrefix(p, "~/"); ok {
+			if home, err := os.UserHomeDir(); err == nil {
+				return filepath.Join(home, rest)
+			}
+		}
+		return p
+	}
+	switch {
+	case a.cacheDir != "":
+		return filepath.Abs(expand(a.cacheDir))
+	case setting != "":
+		p := expand(setting)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(root, p)
+		}
+		return filepath.Clean(p), nil
+	case os.Getenv("XDG_CACHE_HOME") != "":
+		return filepath.Join(os.Getenv("XDG_CACHE_HOME"), "bottle"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding a cache folder: %w (set --cache-dir or BOTTLE_CACHE_DIR)", err)
+	}
+	return filepath.Join(home, ".cache", "bottle"), nil
+}
+
+// planner builds a planner over a read-only view of the cache.
+func (ws *workspace) planner(replace []string) *graph.Planner {
+	pl := &graph.Planner{
+		Graph: ws.g,
+		Index: ws.index,
+		State: ws.state,
+		Cache: cache.NewReader(ws.cacheDir),
+	}
+	if os.Getenv("BOTTLE_DEBUG") == "hash" {
+		pl.Debug = os.Stderr
+	}
+	if len(replace) > 0 {
+		pl.Replace = map[string]bool{}
+		for _, r := range replace {
+			pl.Replace[r] = true
+		}
+	}
+	return pl
+}
+
+// saveIndex keeps the hashes computed while planning; it writes only under
+// .bottle/.
+func (ws *workspace) saveIndex() error {
+	if err := state.Init(ws.stateDir); err != nil {
+		return err
+	}
+	return ws.index.Save()
+}

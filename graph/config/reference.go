@@ -1,0 +1,265 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// RefKind is what a reference points at.
+type RefKind int
+
+const (
+	RefVar  RefKind = iota // ${var.NAME}
+	RefEnv                 // ${env.NAME}
+	RefStep                // ${step.NAME.FIELD}
+)
+
+// Ref is one ${...} reference in a string.
+type Ref struct {
+	Kind  RefKind
+	Name  string
+	Field string // RefStep only
+}
+
+func (r Ref) String() string {
+	switch r.Kind {
+	case RefVar:
+		return "${var." + r.Name + "}"
+	case RefEnv:
+		return "${env." + r.Name + "}"
+	}
+	return "${step." + r.Name + "." + r.Field + "}"
+}
+
+var (
+	identRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	stepNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	fieldRE    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+)
+
+// scan walks s, calling lit for literal text and ref for each reference.
+func scan(s string, lit func(string), ref func(Ref) error) error {
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			lit(s)
+			return nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			// $${ is a literal ${.
+			lit(s[:i-1] + "${")
+			s = s[i+2:]
+			continue
+		}
+		lit(s[:i])
+		rest := s[i+2:]
+		var kind RefKind
+		var body string
+		switch {
+		case strings.HasPrefix(rest, "var."):
+			kind, body = RefVar, rest[len("var."):]
+		case strings.HasPrefix(rest, "env."):
+			kind, body = RefEnv, rest[len("env."):]
+		case strings.HasPrefix(rest, "step."):
+			kind, body = RefStep, rest[len("step."):]
+		default:
+			// Not ours (a shell variable such as ${HOME}): left alone.
+			lit("${")
+			s = rest
+			continue
+		}
+		end := strings.IndexByte(body, '}')
+		if end < 0 {
+			return fmt.Errorf("unterminated reference %q: add the closing }", "${"+truncate(rest, 30))
+		}
+		inner := body[:end]
+		r := Ref{Kind: kind}
+		switch kind {
+		case RefVar, RefEnv:
+			if !identRE.MatchString(inner) {
+				return fmt.Errorf("bad reference %q: want a name of letters, digits and _", "${"+rest[:len(rest)-len(body)+end+1])
+			}
+			r.Name = inner
+		case RefStep:
+			name, field, ok := strings.Cut(inner, ".")
+			if !ok || !stepNameRE.MatchString(name) || !fieldRE.MatchString(field) {
+				return fmt.Errorf("bad reference %q: want ${step.NAME.FIELD}", "${step."+inner+"}")
+			}
+			r.Name, r.Field = name, field
+		}
+		if err := ref(r); err != nil {
+			return err
+		}
+		s = body[end+1:]
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Refs returns the references in s, in order.
+func Refs(s string) ([]Ref, error) {
+	var refs []Ref
+	err := scan(s, func(string) {}, func(r Ref) error {
+		refs = append(refs, r)
+		return nil
+	})
+	return refs, err
+}
+
+// Expand replaces every reference in s by f's value, turns $${ into ${ and
+// leaves any other ${...} alone.
+func Expand(s string, f func(Ref) (string, error)) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	err := scan(s, func(l string) { b.WriteString(l) }, func(r Ref) error {
+		v, err := f(r)
+		if err != nil {
+			return err
+		}
+		b.WriteString(v)
+		return nil
+	})
+	return b.String(), err
+}
+
+// SpecRefs returns the references in every string of a spec struct (or
+// pointer to one), by the field's TOML name.
+func SpecRefs(spec any) (map[string][]Ref, error) {
+	out := map[string][]Ref{}
+	v := reflect.Indirect(reflect.ValueOf(spec))
+	if v.Kind() != reflect.Struct {
+		return out, nil
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name := tomlName(t.Field(i))
+		if name == "" {
+			continue
+		}
+		var err error
+		walkStrings(v.Field(i), func(s string) {
+			if err != nil {
+				return
+			}
+			var rs []Ref
+			rs, err = Refs(s)
+			out[name] = append(out[name], rs...)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+func walkStrings(v reflect.Value, f func(string)) {
+	switch v.Kind() {
+	case reflect.String:
+		f(v.String())
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkStrings(v.Index(i), f)
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			walkStrings(v.MapIndex(k), f)
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkStrings(v.Elem(), f)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			walkStrings(v.Field(i), f)
+		}
+	}
+}
+
+// ExpandSpec returns a deep copy of spec (a pointer to a struct) with every
+// string expanded by f. Map keys are kept as written.
+func ExpandSpec(spec any, f func(Ref) (string, error)) (any, error) {
+	v := reflect.ValueOf(spec)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("spec must be a pointer to a struct, not %T", spec)
+	}
+	out := reflect.New(v.Elem().Type())
+	var err error
+	copyExpand(out.Elem(), v.Elem(), func(s string) string {
+		if err != nil {
+			return s
+		}
+		var r string
+		r, err = Expand(s, f)
+		return r
+	})
+	return out.Interface(), err
+}
+
+func copyExpand(dst, src reflect.Value, f func(string) string) {
+	switch src.Kind() {
+	case reflect.String:
+		dst.SetString(f(src.String()))
+	case reflect.Slice:
+		if src.IsNil() {
+			return
+		}
+		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
+		for i := 0; i < src.Len(); i++ {
+			copyExpand(s.Index(i), src.Index(i), f)
+		}
+		dst.Set(s)
+	case reflect.Map:
+		if src.IsNil() {
+			return
+		}
+		m := reflect.MakeMapWithSize(src.Type(), src.Len())
+		for _, k := range src.MapKeys() {
+			e := reflect.New(src.Type().Elem()).Elem()
+			copyExpand(e, src.MapIndex(k), f)
+			m.SetMapIndex(k, e)
+		}
+		dst.Set(m)
+	case reflect.Struct:
+		for i := 0; i < src.NumField(); i++ {
+			if dst.Field(i).CanSet() {
+				copyExpand(dst.Field(i), src.Field(i), f)
+			}
+		}
+	case reflect.Pointer:
+		if src.IsNil() {
+			return
+		}
+		p := reflect.New(src.Type().Elem())
+		copyExpand(p.Elem(), src.Elem(), f)
+		dst.Set(p)
+	default:
+		dst.Set(src)
+	}
+}
+
+// tomlName is a struct field's TOML key, or "" when it has none.
+func tomlName(sf reflect.StructField) string {
+	if !sf.IsExported() {
+		return ""
+	}
+	name, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+	if name == "-" {
+		return ""
+	}
+	if name == "" {
+		return strings.ToLower(sf.Name)
+	}
+	return name
+}

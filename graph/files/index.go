@@ -1,0 +1,342 @@
+package files
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bottle-build/bottle/cache"
+)
+
+// Entry is one hashed file.
+type Entry struct {
+	Path   string // workspace-relative, slash-separated
+	Size   int64
+	Mode   fs.FileMode // permission bits, plus fs.ModeSymlink for a link
+	Digest cache.Digest
+	Link   string // a symbolic link's target (its digest is of this text)
+}
+
+// Executable reports whether any execute bit is set.
+func (e Entry) Executable() bool { return e.Mode&fs.ModeSymlink == 0 && e.Mode&0o111 != 0 }
+
+// stat is what decides whether a file may have changed.
+type stat struct {
+	size, mtime, ctime int64
+	ino                uint64
+	mode               uint32
+}
+
+type record struct {
+	st     stat
+	hashed int64 // when the content was read (ns): see racy
+	digest cache.Digest
+	link   string
+}
+
+// racySlack is how close to the moment a file was read its mtime may be
+// before the recorded digest is distrusted: a write in the same clock tick
+// as the read would leave the stat data unchanged ("racy git"). Such a file
+// is re-hashed on its next use; once read well after its last change, it is
+// trusted again.
+const racySlack = int64(time.Second)
+
+func (r *record) trusted() bool {
+	return r.st.mtime < r.hashed-racySlack && r.st.ctime < r.hashed-racySlack
+}
+
+// Index maps workspace paths to stat data and digests, persisted in one
+// file, so that an unchanged file is never read twice. It is safe for
+// concurrent use.
+type Index struct {
+	path  string
+	mu    sync.RWMutex
+	recs  map[string]*record
+	dirty bool
+}
+
+const indexMagic = "bottle-index 1\n"
+
+// OpenIndex loads the index at path. A missing, damaged or old index is an
+// empty one: it is only a cache of hashes.
+func OpenIndex(path string) (*Index, error) {
+	ix := &Index{path: path, recs: map[string]*record{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ix, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading file-hash index: %w", err)
+	}
+	if recs, ok := decodeIndex(b); ok {
+		ix.recs = recs
+	}
+	return ix, nil
+}
+
+func decodeIndex(b []byte) (map[string]*record, bool) {
+	if !bytes.HasPrefix(b, []byte(indexMagic)) {
+		return nil, false
+	}
+	b = b[len(indexMagic):]
+	if len(b) < 8 {
+		return nil, false
+	}
+	n := binary.LittleEndian.Uint64(b)
+	b = b[8:]
+	if n > uint64(len(b))/60 {
+		return nil, false
+	}
+	recs := make(map[string]*record, n)
+	all := make([]record, n)
+	for i := uint64(0); i < n; i++ {
+		if len(b) < 2 {
+			return nil, false
+		}
+		pl := int(binary.LittleEndian.Uint16(b))
+		b = b[2:]
+		if len(b) < pl+2 {
+			return nil, false
+		}
+		p := string(b[:pl])
+		b = b[pl:]
+		ll := int(binary.LittleEndian.Uint16(b))
+		b = b[2:]
+		const fixed = 8*5 + 4 + 32
+		if len(b) < ll+fixed {
+			return nil, false
+		}
+		r := &all[i]
+		r.link = string(b[:ll])
+		b = b[ll:]
+		r.st.size = int64(binary.LittleEndian.Uint64(b[0:]))
+		r.st.mtime = int64(binary.LittleEndian.Uint64(b[8:]))
+		r.st.ctime = int64(binary.LittleEndian.Uint64(b[16:]))
+		r.st.ino = binary.LittleEndian.Uint64(b[24:])
+		r.hashed = int64(binary.LittleEndian.Uint64(b[32:]))
+		r.st.mode = binary.LittleEndian.Uint32(b[40:])
+		copy(r.digest[:], b[44:76])
+		b = b[fixed:]
+		recs[p] = r
+	}
+	return recs, len(b) == 0
+}
+
+func encodeIndex(recs map[string]*record) []byte {
+	size := len(indexMagic) + 8
+	for p, r := range recs {
+		size += 4 + len(p) + len(r.link) + 76
+	}
+	b := make([]byte, 0, size)
+	b = append(b, indexMagic...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(recs)))
+	for p, r := range recs {
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(p)))
+		b = append(b, p...)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(r.link)))
+		b = append(b, r.link...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.st.size))
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.st.mtime))
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.st.ctime))
+		b = binary.LittleEndian.AppendUint64(b, r.st.ino)
+		b = binary.LittleEndian.AppendUint64(b, uint64(r.hashed))
+		b = binary.LittleEndian.AppendUint32(b, r.st.mode)
+		b = append(b, r.digest[:]...)
+	}
+	return b
+}
+
+// Save writes the index if anything changed: to a temporary file beside it,
+// then renamed, so a reader never sees half an index.
+func (ix *Index) Save() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.dirty {
+		return nil
+	}
+	b := encodeIndex(ix.recs)
+	dir := filepath.Dir(ix.path)
+	f, err := os.CreateTemp(dir, ".index-*")
+	if err != nil {
+		return fmt.Errorf("saving file-hash index: %w", err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), ix.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("saving file-hash index: %w", err)
+	}
+	ix.dirty = false
+	return nil
+}
+
+func statOf(fi fs.FileInfo) stat {
+	st := stat{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		st.ctime = s.Ctim.Sec*1e9 + s.Ctim.Nsec
+		st.ino = s.Ino
+	}
+	return st
+}
+
+// hasher reads and hashes files, reusing its buffer.
+type hasher struct{ buf []byte }
+
+func (h *hasher) hashFile(abs string) (cache.Digest, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	defer f.Close()
+	s := sha256.New()
+	if h.buf == nil {
+		h.buf = make([]byte, 64<<10)
+	}
+	if _, err := io.CopyBuffer(s, f, h.buf); err != nil {
+		return cache.Digest{}, err
+	}
+	var d cache.Digest
+	s.Sum(d[:0])
+	return d, nil
+}
+
+// lookup returns the entry for one path, hashing it when its stat data
+// changed or its record is racy. update is non-nil when the record must be
+// stored.
+func (ix *Index) lookup(h *hasher, root, p string) (Entry, *record, error) {
+	abs := filepath.Join(root, filepath.FromSlash(p))
+	fi, err := os.Lstat(abs)
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	st := statOf(fi)
+	e := Entry{Path: p, Size: st.size, Mode: fi.Mode() & (fs.ModePerm | fs.ModeSymlink)}
+	ix.mu.RLock()
+	r := ix.recs[p]
+	ix.mu.RUnlock()
+	if r != nil && r.st == st && r.trusted() {
+		e.Digest, e.Link = r.digest, r.link
+		return e, nil, nil
+	}
+	nr := &record{st: st, hashed: time.Now().UnixNano()}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		nr.link, err = os.Readlink(abs)
+		if err != nil {
+			return Entry{}, nil, err
+		}
+		nr.digest = cache.SumString(nr.link)
+	} else if fi.Mode().IsRegular() {
+		nr.digest, err = h.hashFile(abs)
+		if err != nil {
+			return Entry{}, nil, err
+		}
+	} else {
+		return Entry{}, nil, fmt.Errorf("%s is not a regular file or a link", p)
+	}
+	e.Digest, e.Link = nr.digest, nr.link
+	return e, nr, nil
+}
+
+// Hash returns the entries of paths (relative to root), in order, reading
+// only files whose stat data changed. The work is spread over all cores.
+func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
+	out := make([]Entry, len(paths))
+	workers := runtime.NumCPU()
+	const chunk = 256
+	if len(paths) < chunk {
+		workers = 1
+	}
+	var (
+		next    int
+		mu      sync.Mutex
+		firstEr error
+		wg      sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := &hasher{}
+			updates := map[string]*record{}
+			for {
+				mu.Lock()
+				start := next
+				next += chunk
+				stop := firstEr != nil
+				mu.Unlock()
+				if start >= len(paths) || stop {
+					break
+				}
+				end := min(start+chunk, len(paths))
+				for i := start; i < end; i++ {
+					e, nr, err := ix.lookup(h, root, paths[i])
+					if err != nil {
+						mu.Lock()
+						if firstEr == nil {
+							firstEr = fmt.Errorf("hashing %s: %w", paths[i], err)
+						}
+						mu.Unlock()
+						break
+					}
+					out[i] = e
+					if nr != nil {
+						updates[paths[i]] = nr
+					}
+				}
+			}
+			if len(updates) > 0 {
+				ix.mu.Lock()
+				for p, r := range updates {
+					ix.recs[p] = r
+				}
+				ix.dirty = true
+				ix.mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstEr != nil {
+		return nil, firstEr
+	}
+	return out, nil
+}
+
+// Stat returns the entry for one file, for checking that an output is
+// intact; ok is false when the file does not exist.
+func (ix *Index) Stat(root, p string) (Entry, bool, error) {
+	e, nr, err := ix.lookup(&hasher{}, root, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		ix.mu.Lock()
+		if _, had := ix.recs[p]; had {
+			delete(ix.recs, p)
+			ix.dirty = true
+		}
+		ix.mu.Unlock()
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if nr != nil {
+		ix.mu.Lock()
+		ix.recs[p] = nr
+		ix.dirty = true
+		ix.mu.Unlock()
+	}
+	return e, true, nil
+}

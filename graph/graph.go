@@ -1,0 +1,56 @@
+// Package graph turns a bottle.toml into a DAG of steps, computes their keys
+// and plans what apply would do.
+//
+// Planning (load.go, resolve.go, key.go, plan.go) has no side effect beyond
+// the file-hash index under .bottle/: it never starts a process, never opens
+// a connection and never writes to the cache. Those packages' imports are
+// checked by a test. Execution lives in package graph/apply, which alone
+// receives step runners and a writable cache.
+package graph
+
+import (
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/steps"
+)
+
+// KeySchema is the version of the key encoding; it enters every key.
+const KeySchema = 1
+
+// Graph is a loaded, validated pipeline.
+type Graph struct {
+	Root       string // absolute workspace path
+	ConfigName string // the config file as named in messages, e.g. "bottle.toml"
+	Config     *config.File
+	Nodes      []*Node // in file order until Resolve sorts them topologically
+	byName     map[string]*Node
+}
+
+// Node is one step of the graph. Public fields describe the work; private
+// ones are set while resolving.
+type Node struct {
+	Name    string
+	Kind    steps.Kind
+	Step    *config.Step
+	Outputs []string // declared outputs, workspace-relative, clean
+	Inputs  []string // input patterns with ${var.X} and ${env.X} expanded
+	// Needs are the steps this one needs: declared, referenced with
+	// ${step.X.f}, or implied by an input that another step produces. Sorted
+	// by name.
+	Needs []*Node
+	// Implicit tells which Needs come from inputs only (Make-style edges).
+	Implicit map[string]bool
+	// EnvNames are the host variables that enter the key: the env field and
+	// every ${env.X} reference, sorted.
+	EnvNames []string
+
+	// Set by Resolve:
+	Sources  []string // own input files (workspace paths), sorted
+	Produced []string // input paths produced by other steps, sorted
+	order    int      // topological index
+}
+
+// Node returns the step named name, or nil.
+func (g *Graph) Node(name string) *Node { return g.byName[name] }
+
+// Effect is what the step leaves outside the cache, or "".
+func (n *Node) Effect() string { return n.Kind.Effect() }

@@ -1,0 +1,156 @@
+package graph
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/graph/files"
+)
+
+// A key is the sha256 of readable lines, one per part (STYLE habit 4):
+//
+//	bottle-key 1
+//	kind exec 1
+//	field run "go build -o bin/app ./cmd/app"
+//	file src/main.go - 3a7bd3e2…
+//	env GOFLAGS 9f86d081…
+//	tool go 5e884898…
+//	dep gen 2c26b46b…
+//
+// BOTTLE_DEBUG=hash prints every line hashed; explain diffs these lines
+// against those of the last applied run.
+
+// KeyInput is everything a key is made of besides the node itself.
+type KeyInput struct {
+	Vars    map[string]string
+	Sources []files.Entry // the step's own input files, sorted by path
+	Env     func(string) (string, bool)
+	Tools   map[string]cache.Digest // tool name → digest of its binary
+	Deps    map[string]cache.Digest // need name → digest of its result
+}
+
+// KeyLines returns the lines whose hash is the node's key.
+func (n *Node) KeyLines(in *KeyInput) ([]string, error) {
+	lines := []string{
+		fmt.Sprintf("bottle-key %d", KeySchema),
+		fmt.Sprintf("kind %s %d", n.Kind.Name(), n.Kind.Version()),
+	}
+	fields, err := fieldLines(n.Step.Spec, in.Vars)
+	if err != nil {
+		return nil, err
+	}
+	lines = append(lines, fields...)
+	lines = append(lines, n.SourceLines(in.Sources)...)
+	for _, name := range n.EnvNames {
+		v, ok := in.Env(name)
+		if !ok {
+			lines = append(lines, fmt.Sprintf("env %s unset", name))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("env %s %s", name, cache.SumString(v)))
+	}
+	tools := append([]string(nil), n.Step.Tools...)
+	sort.Strings(tools)
+	for _, t := range tools {
+		lines = append(lines, fmt.Sprintf("tool %s %s", t, in.Tools[t]))
+	}
+	for _, d := range n.Needs {
+		lines = append(lines, fmt.Sprintf("dep %s %s", d.Name, in.Deps[d.Name]))
+	}
+	return lines, nil
+}
+
+// SourceLines are the key lines of the step's own input files.
+func (n *Node) SourceLines(sources []files.Entry) []string {
+	lines := make([]string, 0, len(sources))
+	for _, e := range sources {
+		if e.Link != "" || e.Mode&os.ModeSymlink != 0 {
+			lines = append(lines, fmt.Sprintf("link %s %s", quote(e.Path), strconv.Quote(e.Link)))
+			continue
+		}
+		x := "-"
+		if e.Executable() {
+			x = "x"
+		}
+		lines = append(lines, "file "+quote(e.Path)+" "+x+" "+e.Digest.String())
+	}
+	return lines
+}
+
+// HashLines is the key of lines.
+func HashLines(lines []string) cache.Key {
+	h := sha256.New()
+	for _, l := range lines {
+		io.WriteString(h, l)
+		h.Write([]byte{'\n'})
+	}
+	var k cache.Key
+	h.Sum(k[:0])
+	return k
+}
+
+// fieldLines encodes the kind's own fields, with ${var.X} replaced by its
+// value and other references by a marker that no config string can hold
+// (their values enter the key through the env and dep lines).
+func fieldLines(raw any, vars map[string]string) ([]string, error) {
+	spec, err := config.ExpandSpec(raw, func(r config.Ref) (string, error) {
+		switch r.Kind {
+		case config.RefVar:
+			return vars[r.Name], nil
+		case config.RefEnv:
+			return "\x00env." + r.Name + "\x00", nil
+		default:
+			return "\x00step." + r.Name + "." + r.Field + "\x00", nil
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := reflect.ValueOf(spec)
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	t := v.Type()
+	type field struct{ name, val string }
+	var fs []field
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+		if name == "" || name == "-" || sf.Tag.Get("key") == "-" {
+			continue
+		}
+		fv := v.Field(i)
+		if fv.IsZero() {
+			continue
+		}
+		b, err := json.Marshal(fv.Interface())
+		if err != nil {
+			return nil, fmt.Errorf("encoding field %s: %w", name, err)
+		}
+		fs = append(fs, field{name, string(b)})
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].name < fs[j].name })
+	lines := make([]string, len(fs))
+	for i, f := range fs {
+		lines[i] = "field " + f.name + " " + f.val
+	}
+	return lines, nil
+}
+
+func quote(p string) string {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == '"' || c == '\\' || c >= 0x7f {
+			return strconv.Quote(p)
+		}
+	}
+	return p
+}

@@ -1,0 +1,257 @@
+package graph
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
+)
+
+// writeTree creates files (path → content) under a new temporary folder.
+func writeTree(t *testing.T, tree map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, c := range tree {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+type noCache struct{}
+
+func (noCache) PeekResult(k cache.Key) (*cache.Result, error) { return nil, cache.ErrMiss }
+
+// planIn loads and plans the workspace at root with env as the host
+// environment.
+func planIn(t *testing.T, root string, env map[string]string) *Plan {
+	t.Helper()
+	g, err := Load(LoadOptions{Root: root, Getenv: mapEnv(env)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := state.Load(filepath.Join(root, ".bottle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := &Planner{Graph: g, Index: ix, State: st, Cache: noCache{}, Getenv: mapEnv(env)}
+	p, err := pl.Plan(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mapEnv(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if k == "PATH" {
+			if v, ok := env[k]; ok {
+				return v, true
+			}
+			return os.LookupEnv("PATH")
+		}
+		v, ok := env[k]
+		return v, ok
+	}
+}
+
+const baseConfig = `
+[vars]
+greeting = "hello"
+
+[steps.gen]
+kind = "exec"
+inputs = ["src/*.txt"]
+env = ["MODE"]
+run = "echo ${var.greeting} > gen.txt; cat src/*.txt >> gen.txt"
+outputs = ["gen.txt"]
+description = "generate"
+timeout = "1m"
+
+[steps.use]
+kind = "exec"
+inputs = ["gen.txt"]
+run = "cp gen.txt use.txt"
+outputs = ["use.txt"]
+`
+
+func baseTree() map[string]string {
+	return map[string]string{
+		"bottle.toml": baseConfig,
+		"src/a.txt":   "a\n",
+		"src/b.txt":   "b\n",
+	}
+}
+
+func keyOf(t *testing.T, tree map[string]string, env map[string]string, step string) cache.Key {
+	t.Helper()
+	p := planIn(t, writeTree(t, tree), env)
+	sp := p.Step(step)
+	if sp.Key.IsZero() {
+		t.Fatalf("step %s has no key (status %s)", step, sp.Status)
+	}
+	return sp.Key
+}
+
+// TestGoldenKey pins the key of a fixed example: a change here changes every
+// user's keys, so it must come with a KeySchema bump.
+func TestGoldenKey(t *testing.T) {
+	p := planIn(t, writeTree(t, baseTree()), map[string]string{"MODE": "fast"})
+	sp := p.Step("gen")
+	wantLines := []string{
+		"bottle-key 1",
+		"kind exec 1",
+		`field outputs ["gen.txt"]`,
+		`field run "echo hello \u003e gen.txt; cat src/*.txt \u003e\u003e gen.txt"`,
+		"file src/a.txt - 87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7",
+		"file src/b.txt - 0263829989b6fd954f72baaf2fc64bc2e2f01d692d4de72986ea808f6e99813f",
+		"env MODE " + cache.SumString("fast").String(),
+	}
+	if !reflect.DeepEqual(sp.KeyLines, wantLines) {
+		t.Errorf("key lines:\n%s\nwant:\n%s", strings.Join(sp.KeyLines, "\n"), strings.Join(wantLines, "\n"))
+	}
+	if got := sp.Key.String(); got != HashLines(wantLines).String() {
+		t.Errorf("key %s is not the hash of its lines", got)
+	}
+	if sp.Status != Run || sp.Reason != "new" {
+		t.Errorf("status %s (%s), want run (new)", sp.Status, sp.Reason)
+	}
+	if u := p.Step("use"); u.Status != Pending || u.After != "gen" {
+		t.Errorf("use: %s after %q, want pending after gen", u.Status, u.After)
+	}
+}
+
+func TestKeyPathIndependent(t *testing.T) {
+	env := map[string]string{"MODE": "fast"}
+	k1 := keyOf(t, baseTree(), env, "gen")
+	k2 := keyOf(t, baseTree(), env, "gen") // another temporary folder
+	if k1 != k2 {
+		t.Errorf("same sources at two paths give keys %s and %s", k1.Short(), k2.Short())
+	}
+}
+
+func TestKeyParts(t *testing.T) {
+	env := map[string]string{"MODE": "fast"}
+	base := keyOf(t, baseTree(), env, "gen")
+	edit := func(f func(tree map[string]string, env map[string]string)) cache.Key {
+		tree := baseTree()
+		e := map[string]string{"MODE": "fast"}
+		f(tree, e)
+		return keyOf(t, tree, e, "gen")
+	}
+	replaceCfg := func(old, new string) func(map[string]string, map[string]string) {
+		return func(tree, _ map[string]string) {
+			if !strings.Contains(tree["bottle.toml"], old) {
+				t.Fatalf("config lacks %q", old)
+			}
+			tree["bottle.toml"] = strings.Replace(tree["bottle.toml"], old, new, 1)
+		}
+	}
+	changes := []struct {
+		name string
+		f    func(tree map[string]string, env map[string]string)
+	}{
+		{"input byte", func(tree, _ map[string]string) { tree["src/a.txt"] = "A\n" }},
+		{"input added", func(tree, _ map[string]string) { tree["src/c.txt"] = "c\n" }},
+		{"input renamed", func(tree, _ map[string]string) { tree["src/z.txt"] = tree["src/b.txt"]; delete(tree, "src/b.txt") }},
+		{"run field", replaceCfg(`cat src/*.txt`, `cat src/*.txt `)},
+		{"var value", replaceCfg(`greeting = "hello"`, `greeting = "hi"`)},
+		{"outputs field", replaceCfg(`outputs = ["gen.txt"]`, `outputs = ["gen.txt", "gen2.txt"]`)},
+		{"env value", func(_, env map[string]string) { env["MODE"] = "slow" }},
+		{"env unset", func(_, env map[string]string) { delete(env, "MODE") }},
+		{"env name added", replaceCfg(`env = ["MODE"]`, `env = ["MODE", "OTHER"]`)},
+		{"tool", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\ntools = [\"sh\"]")},
+	}
+	for _, c := range changes {
+		t.Run(c.name, func(t *testing.T) {
+			if k := edit(c.f); k == base {
+				t.Errorf("key did not change")
+			}
+		})
+	}
+	same := []struct {
+		name string
+		f    func(tree map[string]string, env map[string]string)
+	}{
+		{"description", replaceCfg(`description = "generate"`, `description = "something else"`)},
+		{"timeout", replaceCfg(`timeout = "1m"`, `timeout = "2h"`)},
+		{"unrelated env", func(_, env map[string]string) { env["UNRELATED"] = "x" }},
+		{"unmatched file", func(tree, _ map[string]string) { tree["src/notes.md"] = "x" }},
+		{"var inlined", replaceCfg(`echo ${var.greeting} >`, `echo hello >`)},
+	}
+	for _, c := range same {
+		t.Run(c.name, func(t *testing.T) {
+			if k := edit(c.f); k != base {
+				t.Errorf("key changed")
+			}
+		})
+	}
+}
+
+// TestSpecFieldsInKey fails when a kind gains a field that does not reach
+// the key (STYLE habit 14): every field of every spec must change the key
+// unless it is tagged key:"-".
+func TestSpecFieldsInKey(t *testing.T) {
+	for name, k := range steps.Kinds() {
+		spec := k.NewSpec()
+		v := reflect.ValueOf(spec).Elem()
+		for i := 0; i < v.NumField(); i++ {
+			sf := v.Type().Field(i)
+			if sf.Tag.Get("key") == "-" {
+				continue
+			}
+			tag, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
+			base, err := fieldLines(k.NewSpec(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2 := k.NewSpec()
+			setSample(t, reflect.ValueOf(s2).Elem().Field(i))
+			changed, err := fieldLines(s2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.DeepEqual(base, changed) {
+				t.Errorf("kind %s: field %s (%s) does not enter the key", name, sf.Name, tag)
+			}
+		}
+	}
+}
+
+func setSample(t *testing.T, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("sample")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 1, 1)
+		setSample(t, s.Index(0))
+		v.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		val := reflect.New(v.Type().Elem()).Elem()
+		setSample(t, val)
+		m.SetMapIndex(reflect.ValueOf("k").Convert(v.Type().Key()), val)
+		v.Set(m)
+	default:
+		t.Fatalf("no sample for a field of type %s: extend setSample", v.Type())
+	}
+}

@@ -1,0 +1,238 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/steps"
+)
+
+// LoadOptions say where the pipeline is.
+type LoadOptions struct {
+	Root       string // workspace folder
+	ConfigFile string // path of the config file; default Root/bottle.toml
+	// Getenv reads host variables for ${env.X}; default os.LookupEnv.
+	Getenv func(string) (string, bool)
+}
+
+// Load reads and validates the config and builds the static graph: declared
+// needs, references and outputs. Input files are found by Resolve.
+func Load(opts LoadOptions) (*Graph, error) {
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := opts.ConfigFile
+	if cfgPath == "" {
+		cfgPath = filepath.Join(root, "bottle.toml")
+	}
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &UsageError{Msg: fmt.Sprintf("no %s in %s: create one (see 'bottle --help') or point at it with -C DIR or -f FILE", filepath.Base(cfgPath), filepath.Dir(cfgPath))}
+		}
+		return nil, err
+	}
+	name := cfgPath
+	if rel, err := filepath.Rel(mustGetwd(), cfgPath); err == nil && !strings.HasPrefix(rel, "..") {
+		name = rel
+	}
+	file, err := config.Parse(name, data, steps.Infos())
+	if err != nil {
+		return nil, err
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}}
+	for _, st := range file.Steps {
+		n := &Node{Name: st.Name, Kind: steps.Kinds()[st.Kind], Step: st, Implicit: map[string]bool{}}
+		g.Nodes = append(g.Nodes, n)
+		g.byName[n.Name] = n
+	}
+	var errs []error
+	for _, n := range g.Nodes {
+		if err := g.loadNode(n, getenv); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		if err := g.checkOutputs(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return g, nil
+}
+
+func mustGetwd() string {
+	wd, _ := os.Getwd()
+	return wd
+}
+
+// errorf positions an error at a field of a step.
+func (g *Graph) errorf(n *Node, field string, format string, args ...any) error {
+	p := "steps." + n.Name
+	pos := n.Step.Pos
+	if field != "" {
+		p += "." + field
+		pos = n.Step.FieldPosOr(field)
+	}
+	return &config.Error{File: g.ConfigName, Pos: pos, Path: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
+	needs := map[string]bool{}
+	for _, name := range n.Step.Needs {
+		needs[name] = true
+	}
+	env := map[string]bool{}
+	for _, e := range n.Step.Env {
+		env[e] = true
+	}
+	refs, err := config.SpecRefs(n.Step.Spec)
+	if err != nil {
+		return g.errorf(n, "", "%v", err)
+	}
+	for _, rs := range refs {
+		for _, r := range rs {
+			switch r.Kind {
+			case config.RefStep:
+				needs[r.Name] = true
+			case config.RefEnv:
+				env[r.Name] = true
+			}
+		}
+	}
+	for name := range needs {
+		dep := g.byName[name]
+		if dep == nil {
+			return g.errorf(n, "needs", "no step %q", name) // config checks this first; kept as a guard
+		}
+		n.Needs = append(n.Needs, dep)
+	}
+	sortNodes(n.Needs)
+	for e := range env {
+		n.EnvNames = append(n.EnvNames, e)
+	}
+	sort.Strings(n.EnvNames)
+
+	for _, pat := range n.Step.Inputs {
+		v, err := config.Expand(pat, func(r config.Ref) (string, error) {
+			switch r.Kind {
+			case config.RefVar:
+				return g.Config.Vars[r.Name], nil
+			case config.RefEnv:
+				v, _ := getenv(r.Name)
+				return v, nil
+			}
+			return "", fmt.Errorf("an input pattern cannot use another step's results (%s): name the file, and the step is needed through it", r)
+		})
+		if err != nil {
+			return g.errorf(n, "inputs", "%v", err)
+		}
+		n.Inputs = append(n.Inputs, v)
+	}
+	for _, r := range inputEnvRefs(n.Step.Inputs) {
+		env[r] = true
+	}
+	n.EnvNames = n.EnvNames[:0]
+	for e := range env {
+		n.EnvNames = append(n.EnvNames, e)
+	}
+	sort.Strings(n.EnvNames)
+
+	// Outputs are known at load time: they may use vars and env, never
+	// another step's results.
+	spec, err := config.ExpandSpec(n.Step.Spec, func(r config.Ref) (string, error) {
+		switch r.Kind {
+		case config.RefVar:
+			return g.Config.Vars[r.Name], nil
+		case config.RefEnv:
+			v, _ := getenv(r.Name)
+			return v, nil
+		}
+		return "\x00step\x00", nil
+	})
+	if err != nil {
+		return g.errorf(n, "", "%v", err)
+	}
+	for _, o := range n.Kind.Outputs(spec) {
+		if strings.Contains(o, "\x00step\x00") {
+			return g.errorf(n, "outputs", "an output path cannot use another step's results")
+		}
+		if err := steps.CheckPath(o); err != nil {
+			return g.errorf(n, "outputs", "%v", err)
+		}
+		o = path.Clean(o)
+		if o == ".bottle" || (strings.HasPrefix(o, ".bottle/") && !strings.HasPrefix(o, ".bottle/out/")) {
+			return g.errorf(n, "outputs", "%q is inside .bottle/, which is bottle's own (only .bottle/out/ may hold outputs)", o)
+		}
+		n.Outputs = append(n.Outputs, o)
+	}
+	return nil
+}
+
+// checkOutputs refuses two steps declaring one output, or one output inside
+// another's.
+func (g *Graph) checkOutputs() error {
+	type owned struct {
+		path string
+		n    *Node
+	}
+	var all []owned
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			all = append(all, owned{o, n})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].path < all[j].path })
+	var errs []error
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if a.path == b.path || strings.HasPrefix(b.path, a.path+"/") {
+			if a.n == b.n {
+				if a.path == b.path {
+					continue // the kind's Check reports duplicates within a step
+				}
+				errs = append(errs, g.errorf(b.n, "outputs", "output %q lies inside its other output %q", b.path, a.path))
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%s: steps %s and %s both declare output %q\n\t%s:%d: steps.%s\n\t%s:%d: steps.%s",
+				g.ConfigName, a.n.Name, b.n.Name, b.path,
+				g.ConfigName, a.n.Step.FieldPosOr("outputs").Line, a.n.Name,
+				g.ConfigName, b.n.Step.FieldPosOr("outputs").Line, b.n.Name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortNodes(ns []*Node) { sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name }) }
+
+// UsageError is a problem with how bottle was called.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+func (e *UsageError) ExitCode() int { return 1 }
+
+func inputEnvRefs(pats []string) []string {
+	var out []string
+	for _, p := range pats {
+		refs, _ := config.Refs(p)
+		for _, r := range refs {
+			if r.Kind == config.RefEnv {
+				out = append(out, r.Name)
+			}
+		}
+	}
+	return out
+}

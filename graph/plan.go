@@ -1,0 +1,333 @@
+package graph
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/graph/state"
+)
+
+// Status is what apply will do with a step.
+type Status string
+
+const (
+	UpToDate Status = "up-to-date"
+	Restore  Status = "restore"
+	Run      Status = "run"
+	Replace  Status = "replace"
+	Pending  Status = "pending"
+)
+
+// Decided reports whether the step's key is known.
+func (s Status) Decided() bool { return s != Pending }
+
+// WillRun reports whether the step's command will (or may) run.
+func (s Status) WillRun() bool { return s == Run || s == Replace }
+
+// ResultSource looks results up without changing anything: planning must not
+// even refresh a cache entry's use time.
+type ResultSource interface {
+	PeekResult(k cache.Key) (*cache.Result, error)
+}
+
+// Planner computes plans. It holds no runner and no writable cache.
+type Planner struct {
+	Graph  *Graph
+	Index  *files.Index
+	State  *state.State
+	Cache  ResultSource
+	Getenv func(string) (string, bool)
+	// Replace names steps to run even if up to date (--replace).
+	Replace map[string]bool
+	// Debug, when set, receives every key line hashed (BOTTLE_DEBUG=hash).
+	Debug io.Writer
+}
+
+// StepPlan is the decision for one step.
+type StepPlan struct {
+	Node     *Node
+	Status   Status
+	Reason   string
+	Changes  []Change
+	After    string // for pending: the upstream step that will run first
+	Key      cache.Key
+	KeyLines []string
+	Sources  []files.Entry // the step's own input files as hashed
+	// Known when the status is up-to-date or restore, and after apply ran
+	// the step: what downstream keys use.
+	ResultDigest cache.Digest
+	Values       map[string]string
+	Cached       *cache.Result // the result to restore
+	// Intact is false when the step's key is applied but its outputs in the
+	// workspace are not what the result recorded.
+	Intact bool
+}
+
+// Plan is the decision for every selected step, in dependency order.
+type Plan struct {
+	Targets []string
+	Steps   []*StepPlan
+	byName  map[string]*StepPlan
+	tools   map[string]cache.Digest
+}
+
+// Step returns the named step's plan, or nil.
+func (p *Plan) Step(name string) *StepPlan { return p.byName[name] }
+
+// Counts tallies the plan's statuses.
+func (p *Plan) Counts() map[Status]int {
+	m := map[Status]int{}
+	for _, s := range p.Steps {
+		m[s.Status]++
+	}
+	return m
+}
+
+// HasChanges reports whether apply would do anything.
+func (p *Plan) HasChanges() bool {
+	for _, s := range p.Steps {
+		if s.Status != UpToDate {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan decides every step needed by targets (all steps when empty).
+func (pl *Planner) Plan(targets []string) (*Plan, error) {
+	order, err := pl.Graph.Resolve(targets)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Targets: targets, byName: make(map[string]*StepPlan, len(order))}
+
+	// Hash every step's own inputs in one batch, so the index spreads the
+	// work over all cores.
+	var all []string
+	for _, n := range order {
+		all = append(all, n.Sources...)
+	}
+	sort.Strings(all)
+	all = dedupe(all)
+	entries, err := pl.Index.Hash(pl.Graph.Root, all)
+	if err != nil {
+		return nil, fmt.Errorf("hashing inputs: %w", err)
+	}
+	byPath := make(map[string]files.Entry, len(entries))
+	for _, e := range entries {
+		byPath[e.Path] = e
+	}
+	p.tools, err = pl.hashTools(order)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range order {
+		sp := &StepPlan{Node: n, Sources: make([]files.Entry, len(n.Sources))}
+		for i, s := range n.Sources {
+			sp.Sources[i] = byPath[s]
+		}
+		p.Steps = append(p.Steps, sp)
+		p.byName[n.Name] = sp
+		if err := pl.Decide(p, sp); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Decide sets sp's status from its needs' plans, its sources, the state and
+// the cache. Apply calls it again for a pending step once its needs are done.
+func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
+	n := sp.Node
+	sp.Status, sp.Reason, sp.After, sp.Changes, sp.Cached = "", "", "", nil, nil
+	deps := map[string]cache.Digest{}
+	for _, d := range n.Needs {
+		dp := p.byName[d.Name]
+		if dp == nil || !dp.Status.Decided() || dp.Status.WillRun() {
+			sp.Status = Pending
+			sp.After = d.Name
+			sp.Reason = "after " + d.Name
+			sp.Key = cache.Key{}
+			return nil
+		}
+		deps[d.Name] = dp.ResultDigest
+	}
+	lines, err := n.KeyLines(&KeyInput{
+		Vars:    pl.Graph.Config.Vars,
+		Sources: sp.Sources,
+		Env:     pl.getenv,
+		Tools:   p.tools,
+		Deps:    deps,
+	})
+	if err != nil {
+		return err
+	}
+	sp.KeyLines = lines
+	sp.Key = HashLines(lines)
+	if pl.Debug != nil {
+		fmt.Fprintf(pl.Debug, "HASH step %s key %s\n", n.Name, sp.Key)
+		for _, l := range lines {
+			fmt.Fprintf(pl.Debug, "HASH %s: %s\n", n.Name, l)
+		}
+	}
+	prev := pl.State.Steps[n.Name]
+	if n.Step.Always {
+		sp.Status, sp.Reason = Run, "always"
+		return nil
+	}
+	if pl.Replace[n.Name] {
+		sp.Status, sp.Reason = Run, "replace requested"
+		if n.Effect() != "" {
+			sp.Status = Replace
+		}
+		return nil
+	}
+	if prev != nil && prev.Key == sp.Key {
+		why, ok := pl.intact(prev)
+		sp.Intact = ok
+		if ok {
+			sp.Status = UpToDate
+			sp.ResultDigest, sp.Values = prev.Result, prev.Values
+			return nil
+		}
+		if res := pl.peek(sp.Key); res != nil {
+			sp.Status, sp.Reason, sp.Cached = Restore, why, res
+			sp.ResultDigest, sp.Values = res.Digest(), res.Values
+			return nil
+		}
+		sp.Status, sp.Reason = Run, why+"; result no longer in cache"
+		return nil
+	}
+	if prev != nil {
+		if old := pl.peek(prev.Key); old != nil {
+			sp.Changes = DiffKeyLines(old.KeyLines, lines)
+		}
+	}
+	if res := pl.peek(sp.Key); res != nil {
+		sp.Status, sp.Cached = Restore, res
+		sp.ResultDigest, sp.Values = res.Digest(), res.Values
+		switch {
+		case len(sp.Changes) > 0:
+			sp.Reason = Summarize(sp.Changes) + "; result cached"
+		default:
+			sp.Reason = "result cached"
+		}
+		return nil
+	}
+	sp.Status = Run
+	switch {
+	case prev == nil:
+		sp.Reason = "new"
+	case len(sp.Changes) > 0:
+		sp.Reason = Summarize(sp.Changes)
+	default:
+		sp.Reason = "key changed (the last run's details are no longer in the cache)"
+	}
+	return nil
+}
+
+func (pl *Planner) getenv(name string) (string, bool) {
+	if pl.Getenv != nil {
+		return pl.Getenv(name)
+	}
+	return os.LookupEnv(name)
+}
+
+func (pl *Planner) peek(k cache.Key) *cache.Result {
+	if pl.Cache == nil {
+		return nil
+	}
+	res, err := pl.Cache.PeekResult(k)
+	if err != nil {
+		return nil
+	}
+	return res
+}
+
+// intact checks that every output file the state records is in the
+// workspace with the recorded content, through the file-hash index.
+func (pl *Planner) intact(prev *state.Step) (string, bool) {
+	for _, f := range prev.Files {
+		switch {
+		case f.Mode.IsDir():
+			fi, err := os.Lstat(filepath.Join(pl.Graph.Root, filepath.FromSlash(f.Path)))
+			if err != nil || !fi.IsDir() {
+				return f.Path + " missing", false
+			}
+		default:
+			e, ok, err := pl.Index.Stat(pl.Graph.Root, f.Path)
+			if err != nil || !ok {
+				return f.Path + " missing", false
+			}
+			if f.Mode&os.ModeSymlink != 0 {
+				if e.Link != f.Link {
+					return f.Path + " modified", false
+				}
+				continue
+			}
+			if e.Digest != f.Digest || e.Executable() != (f.Mode&0o111 != 0) {
+				return f.Path + " modified", false
+			}
+		}
+	}
+	return "", true
+}
+
+// hashTools finds each tool on PATH and hashes its binary. Looking a program
+// up reads the file system; it runs nothing.
+func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
+	out := map[string]cache.Digest{}
+	for _, n := range order {
+		for _, t := range n.Step.Tools {
+			if _, ok := out[t]; ok {
+				continue
+			}
+			p, err := findTool(t, pl.getenv)
+			if err != nil {
+				return nil, pl.Graph.errorf(n, "tools", "%v", err)
+			}
+			es, err := pl.Index.Hash("/", []string{strings.TrimPrefix(p, "/")})
+			if err != nil {
+				return nil, pl.Graph.errorf(n, "tools", "hashing %s: %v", p, err)
+			}
+			out[t] = es[0].Digest
+		}
+	}
+	return out, nil
+}
+
+func findTool(name string, getenv func(string) (string, bool)) (string, error) {
+	resolve := func(p string) (string, bool) {
+		r, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return "", false
+		}
+		fi, err := os.Stat(r)
+		return r, err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	}
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			return "", fmt.Errorf("tool %q: give a program name found on PATH, or an absolute path", name)
+		}
+		if r, ok := resolve(name); ok {
+			return r, nil
+		}
+		return "", fmt.Errorf("tool %q not found or not executable", name)
+	}
+	path, _ := getenv("PATH")
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		if r, ok := resolve(filepath.Join(dir, name)); ok {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("tool %q not found on PATH: install it or remove it from tools", name)
+}

@@ -1,0 +1,280 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/graph/files"
+)
+
+// Resolve finds the input files of the named steps and everything they need
+// (all steps when names is empty), adds the Make-style edges that produced
+// inputs imply, checks for cycles and returns the steps in dependency order.
+func (g *Graph) Resolve(names []string) ([]*Node, error) {
+	var roots []*Node
+	if len(names) == 0 {
+		roots = g.Nodes
+	} else {
+		for _, name := range names {
+			n := g.byName[name]
+			if n == nil {
+				return nil, &UsageError{Msg: fmt.Sprintf("no step %q in %s%s", name, g.ConfigName, g.suggest(name))}
+			}
+			roots = append(roots, n)
+		}
+	}
+	producers := map[string]*Node{}
+	var outputs []string
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			producers[o] = n
+			outputs = append(outputs, o)
+		}
+	}
+	virtual := files.NewVirtual(outputs)
+
+	// Expand inputs, a wave of steps at a time: the steps named, then the
+	// steps they turn out to need, until no new step appears.
+	seen := map[*Node]bool{}
+	wave := roots
+	for _, n := range wave {
+		seen[n] = true
+	}
+	var errs []error
+	for len(wave) > 0 {
+		errs = append(errs, g.expandAll(wave, virtual, producers)...)
+		var next []*Node
+		for _, n := range wave {
+			for _, d := range n.Needs {
+				if !seen[d] {
+					seen[d] = true
+					next = append(next, d)
+				}
+			}
+		}
+		wave = next
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return g.topoSort(seen)
+}
+
+func (g *Graph) suggest(name string) string {
+	best, bestD := "", 3
+	for _, n := range g.Nodes {
+		if d := editDistance(name, n.Name); d < bestD {
+			best, bestD = n.Name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, producers map[string]*Node) []error {
+	errs := make([]error, len(nodes))
+	exps := make([]*files.Expansion, len(nodes))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	workers := runtime.NumCPU()
+	if workers > len(nodes) {
+		workers = len(nodes)
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				n := nodes[i]
+				if len(n.Inputs) == 0 {
+					continue
+				}
+				exp, err := files.Expand(g.Root, n.Inputs, virtual)
+				if err != nil {
+					errs[i] = g.errorf(n, "inputs", "%v", err)
+					continue
+				}
+				exps[i] = exp
+			}
+		}()
+	}
+	for i := range nodes {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for i, n := range nodes {
+		if errs[i] != nil || exps[i] == nil {
+			continue
+		}
+		errs[i] = g.classify(n, exps[i], producers)
+	}
+	var out []error
+	for _, e := range errs {
+		if e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// producerOf returns the step whose declared output is p or a folder holding p.
+func producerOf(p string, producers map[string]*Node) *Node {
+	for {
+		if n, ok := producers[p]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return nil
+		}
+		p = p[:i]
+	}
+}
+
+func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*Node) error {
+	if len(exp.Unmatched) > 0 {
+		var errs []error
+		for _, pat := range exp.Unmatched {
+			errs = append(errs, g.errorf(n, "inputs", "%q matches no file (prefix it with ? if it may match nothing)", pat))
+		}
+		return errors.Join(errs...)
+	}
+	n.Sources, n.Produced = n.Sources[:0], n.Produced[:0]
+	add := func(p string) error {
+		prod := producerOf(p, producers)
+		switch {
+		case prod == nil:
+			n.Sources = append(n.Sources, p)
+		case prod == n:
+			return g.errorf(n, "inputs", "%q is an output of this same step (a step cannot read what it writes)", p)
+		default:
+			n.Produced = append(n.Produced, p)
+			if !n.hasNeed(prod) {
+				n.Needs = append(n.Needs, prod)
+				sortNodes(n.Needs)
+				n.Implicit[prod.Name] = true
+			}
+		}
+		return nil
+	}
+	for _, p := range exp.Files {
+		if err := add(p); err != nil {
+			return err
+		}
+	}
+	for _, p := range exp.Virtual {
+		if err := add(p); err != nil {
+			return err
+		}
+	}
+	sort.Strings(n.Produced)
+	n.Produced = dedupe(n.Produced)
+	return nil
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (n *Node) hasNeed(d *Node) bool {
+	for _, x := range n.Needs {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// topoSort orders the given nodes so that every step comes after its needs,
+// keeping file order where it is free, and reports a cycle in full.
+func (g *Graph) topoSort(set map[*Node]bool) ([]*Node, error) {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[*Node]int{}
+	var order []*Node
+	var stack []*Node
+	var visit func(n *Node) error
+	visit = func(n *Node) error {
+		switch color[n] {
+		case black:
+			return nil
+		case grey:
+			i := len(stack) - 1
+			for stack[i] != n {
+				i--
+			}
+			cyc := append(append([]*Node{}, stack[i:]...), n)
+			return g.cycleError(cyc)
+		}
+		color[n] = grey
+		stack = append(stack, n)
+		for _, d := range n.Needs {
+			if err := visit(d); err != nil {
+				return err
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[n] = black
+		n.order = len(order)
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range g.Nodes {
+		if set[n] {
+			if err := visit(n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return order, nil
+}
+
+func (g *Graph) cycleError(cyc []*Node) error {
+	names := make([]string, len(cyc))
+	for i, n := range cyc {
+		names[i] = n.Name
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "cycle: %s", strings.Join(names, " -> "))
+	for _, n := range cyc[:len(cyc)-1] {
+		fmt.Fprintf(&b, "\n\t%s:%d:%d: steps.%s", g.ConfigName, n.Step.Pos.Line, n.Step.Pos.Col, n.Name)
+	}
+	return &config.Error{File: g.ConfigName, Pos: cyc[0].Step.Pos, Path: "steps." + cyc[0].Name, Msg: b.String()}
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

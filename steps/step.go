@@ -1,0 +1,103 @@
+// Package steps holds the step kinds. Each kind has two faces, kept apart on
+// purpose:
+//
+//   - Kind describes: its fields, declared outputs, results, effect and key
+//     version. Planning uses only this face and it never causes a side effect.
+//   - Runner does: it runs a step for apply. Runners are built by NewRunners
+//     from a Runtime that only apply constructs, so planning code never holds
+//     one.
+package steps
+
+import (
+	"context"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/bottle-build/bottle/graph/config"
+)
+
+// Kind describes a step kind without doing anything.
+type Kind interface {
+	config.KindInfo
+	// Name is the kind's name in bottle.toml, e.g. "exec".
+	Name() string
+	// Version enters every key of this kind; bump it when the kind's
+	// behaviour changes what it produces.
+	Version() int
+	// Effect names what the step leaves outside the cache ("docker image"),
+	// or "" when it leaves nothing.
+	Effect() string
+	// Outputs lists the workspace paths the step declares it writes, from a
+	// spec whose references have been expanded.
+	Outputs(spec any) []string
+}
+
+// Job is one step to run, with every reference in Spec replaced by its value.
+type Job struct {
+	Step      string
+	Workspace string // absolute path of the workspace
+	Spec      any
+	Env       []string      // the complete environment for a command
+	Timeout   time.Duration // 0: none
+	Log       io.Writer     // everything the step prints goes here
+}
+
+// Outcome is what a runner reports beyond its output files, which the
+// scheduler captures itself from the declared outputs.
+type Outcome struct {
+	Values map[string]string
+}
+
+// Runner runs steps of one kind.
+type Runner interface {
+	Run(ctx context.Context, job *Job) (*Outcome, error)
+}
+
+// Runtime is what runners may use. Only apply builds one.
+type Runtime struct {
+	// KillGrace is how long a stopped command gets between SIGTERM and SIGKILL.
+	KillGrace time.Duration
+	// Hurry, when closed, cuts the grace period short (a second Ctrl-C).
+	Hurry <-chan struct{}
+}
+
+func (rt *Runtime) hurry() <-chan struct{} {
+	if rt == nil {
+		return nil
+	}
+	return rt.Hurry
+}
+
+var kinds = map[string]Kind{}
+
+func register(k Kind) { kinds[k.Name()] = k }
+
+// Kinds returns every kind by name.
+func Kinds() map[string]Kind { return kinds }
+
+// KindNames returns the kinds' names, sorted.
+func KindNames() []string {
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Infos returns the kinds as the config parser wants them.
+func Infos() map[string]config.KindInfo {
+	m := make(map[string]config.KindInfo, len(kinds))
+	for n, k := range kinds {
+		m[n] = k
+	}
+	return m
+}
+
+// NewRunners builds a runner for every kind, for apply.
+func NewRunners(rt *Runtime) map[string]Runner {
+	return map[string]Runner{
+		"exec": &execRunner{rt: rt},
+	}
+}

@@ -1,0 +1,92 @@
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// corrupt-blob FILE: damage the cache's copy of FILE's content (the
+	// blob named by FILE's sha256) without changing its size.
+	"corrupt-blob": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: corrupt-blob FILE")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		ts.Check(err)
+		sum := sha256.Sum256(b)
+		h := hex.EncodeToString(sum[:])
+		p := filepath.Join(ts.Getenv("BOTTLE_CACHE_DIR"), "blobs", h[:2], h)
+		ts.Check(os.Chmod(p, 0o644))
+		blob, err := os.ReadFile(p)
+		ts.Check(err)
+		if len(blob) == 0 {
+			ts.Fatalf("blob %s is empty", h)
+		}
+		blob[0] ^= 0xff
+		ts.Check(os.WriteFile(p, blob, 0o444))
+	},
+	// waitfile [-timeout 30s] FILE: wait until FILE exists.
+	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		timeout := 30 * time.Second
+		if len(args) == 3 && args[0] == "-timeout" {
+			d, err := time.ParseDuration(args[1])
+			ts.Check(err)
+			timeout, args = d, args[2:]
+		}
+		if len(args) != 1 {
+			ts.Fatalf("usage: waitfile [-timeout D] FILE")
+		}
+		deadline := time.Now().Add(timeout)
+		for {
+			if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("%s did not appear within %s", args[0], timeout)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	},
+	// sleep D: wait (used only to let a file's mtime move past a second).
+	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: sleep DURATION")
+		}
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		time.Sleep(d)
+	},
+	// append FILE TEXT...: append a line to FILE.
+	"append": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: append FILE TEXT...")
+		}
+		f, err := os.OpenFile(ts.MkAbs(args[0]), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+		ts.Check(err)
+		_, err = f.WriteString(strings.Join(args[1:], " ") + "\n")
+		ts.Check(err)
+		ts.Check(f.Close())
+	},
+	// count-lines N FILE: FILE has exactly N lines.
+	"count-lines": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: count-lines N FILE")
+		}
+		want, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		got := strings.Count(string(b), "\n")
+		if (got == want) == neg {
+			ts.Fatalf("%s has %d lines, want %s%d", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
+		}
+	},
+}

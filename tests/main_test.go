@@ -1,0 +1,82 @@
+// Package tests holds bottle's end-to-end tests: testscript scripts under
+// testdata/ that run the real bottle binary, built once per test run.
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{}))
+}
+
+func buildBottle(t testing.TB) string {
+	t.Helper()
+	if binDir != "" {
+		return binDir
+	}
+	dir, err := os.MkdirTemp("", "bottle-e2e-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"build", "-o", filepath.Join(dir, "bottle")}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/bottle-build/bottle/cmd/bottle")
+	cmd := exec.Command("go", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("building bottle: %v\n%s", err, out.String())
+	}
+	binDir = dir
+	return dir
+}
+
+func TestScripts(t *testing.T) {
+	bin := buildBottle(t)
+	goBin := filepath.Dir(goTool(t))
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+goBin+string(os.PathListSeparator)+"/usr/local/bin:/usr/bin:/bin")
+			env.Setenv("BOTTLE_CACHE_DIR", filepath.Join(env.WorkDir, ".cache", "bottle"))
+			env.Setenv("HOME", env.WorkDir)
+			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
+			// Keep the Go build cache of the example pipelines warm across scripts.
+			if gc, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+				env.Setenv("GOCACHE", strings.TrimSpace(string(gc)))
+			}
+			env.Setenv("GOFLAGS", "-mod=mod")
+			env.Setenv("GOPROXY", "off")
+			return nil
+		},
+		Cmds:                scriptCmds,
+		RequireExplicitExec: false,
+	})
+}
+
+func goTool(t testing.TB) string {
+	p, err := exec.LookPath("go")
+	if err != nil {
+		p = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("no go command: %v", err)
+	}
+	return p
+}
+
+var _ = fmt.Sprintf
