@@ -46,8 +46,21 @@ func (p *parser) fieldErr(path string, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.name, Pos: p.posOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// posOf finds path, or the nearest enclosing table that has a position.
+// posOf finds path, or the nearest enclosing table that has a position, or
+// (for a table only written as part of longer keys) its first key.
 func (p *parser) posOf(path string) Pos {
+	if pos, ok := p.pos[path]; ok {
+		return pos
+	}
+	var first Pos
+	for k, pos := range p.pos {
+		if strings.HasPrefix(k, path+".") && (!first.IsValid() || pos.Line < first.Line || pos.Line == first.Line && pos.Col < first.Col) {
+			first = pos
+		}
+	}
+	if first.IsValid() {
+		return first
+	}
 	for path != "" {
 		if pos, ok := p.pos[path]; ok {
 			return pos
@@ -523,7 +536,12 @@ func (p *parser) crossCheck(f *File) {
 		}
 		refs, err := SpecRefs(s.Spec)
 		if err != nil {
-			p.errorf(base+".kind", "%v", err)
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				p.fieldErr(base+"."+fe.Field, "%s", fe.Msg)
+			} else {
+				p.errorf(base+".kind", "%v", err)
+			}
 			continue
 		}
 		for _, field := range sortedRefFields(refs) {

@@ -153,10 +153,12 @@ func SpecRefs(spec any) (map[string][]Ref, error) {
 			}
 			var rs []Ref
 			rs, err = Refs(s)
-			out[name] = append(out[name], rs...)
+			if len(rs) > 0 {
+				out[name] = append(out[name], rs...)
+			}
 		})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, &FieldError{Field: name, Msg: err.Error()}
 		}
 	}
 	return out, nil

@@ -102,6 +102,9 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 		pos[i].literal = !hasMeta(pos[i].glob)
 	}
 	excluded := func(p string) bool {
+		if len(excl) == 0 {
+			return false
+		}
 		for _, e := range excl {
 			if ok, _ := doublestar.Match(e, p); ok {
 				return true
@@ -112,11 +115,18 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 	exp := &Expansion{}
 	seen := map[string]bool{}
 	seenV := map[string]bool{}
+	dedupe := len(pos) > 1
 	addFile := func(p string) {
-		if !seen[p] && !excluded(p) {
-			seen[p] = true
-			exp.Files = append(exp.Files, p)
+		if excluded(p) {
+			return
 		}
+		if dedupe {
+			if seen[p] {
+				return
+			}
+			seen[p] = true
+		}
+		exp.Files = append(exp.Files, p)
 	}
 	addVirtual := func(p string) bool {
 		if excluded(p) {
@@ -160,8 +170,12 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 			if err != nil {
 				return nil, err
 			}
+			// "dir/**" matches everything below dir: no need to match each.
+			all := strings.HasSuffix(pt.glob, "/**") && !hasMeta(strings.TrimSuffix(pt.glob, "/**")) || pt.glob == "**"
 			for _, f := range files {
-				if ok, _ := doublestar.Match(pt.glob, f); ok {
+				if all {
+					addFile(f)
+				} else if ok, _ := doublestar.Match(pt.glob, f); ok {
 					addFile(f)
 				}
 			}

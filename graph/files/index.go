@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/bottle-build/bottle/cache"
 )
@@ -105,10 +106,10 @@ func decodeIndex(b []byte) (map[string]*record, bool) {
 		}
 		pl := int(binary.LittleEndian.Uint16(b))
 		b = b[2:]
-		if len(b) < pl+2 {
+		if pl == 0 || len(b) < pl+2 {
 			return nil, false
 		}
-		p := string(b[:pl])
+		p := unsafe.String(&b[0], pl) // b is never modified: the strings share it
 		b = b[pl:]
 		ll := int(binary.LittleEndian.Uint16(b))
 		b = b[2:]
@@ -117,7 +118,9 @@ func decodeIndex(b []byte) (map[string]*record, bool) {
 			return nil, false
 		}
 		r := &all[i]
-		r.link = string(b[:ll])
+		if ll > 0 {
+			r.link = unsafe.String(&b[0], ll)
+		}
 		b = b[ll:]
 		r.st.size = int64(binary.LittleEndian.Uint64(b[0:]))
 		r.st.mtime = int64(binary.LittleEndian.Uint64(b[8:]))
@@ -185,17 +188,11 @@ func (ix *Index) Save() error {
 	return nil
 }
 
-func statOf(fi fs.FileInfo) stat {
-	st := stat{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
-	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
-		st.ctime = s.Ctim.Sec*1e9 + s.Ctim.Nsec
-		st.ino = s.Ino
-	}
-	return st
-}
-
 // hasher reads and hashes files, reusing its buffer.
-type hasher struct{ buf []byte }
+type hasher struct {
+	buf []byte
+	st  syscall.Stat_t
+}
 
 func (h *hasher) hashFile(abs string) (cache.Digest, error) {
 	f, err := os.Open(abs)
@@ -216,36 +213,45 @@ func (h *hasher) hashFile(abs string) (cache.Digest, error) {
 }
 
 // lookup returns the entry for one path, hashing it when its stat data
-// changed or its record is racy. update is non-nil when the record must be
-// stored.
+// changed or its record is racy. The returned record is non-nil when it must
+// be stored. The caller holds ix.mu for reading.
 func (ix *Index) lookup(h *hasher, root, p string) (Entry, *record, error) {
-	abs := filepath.Join(root, filepath.FromSlash(p))
-	fi, err := os.Lstat(abs)
-	if err != nil {
-		return Entry{}, nil, err
+	abs := root + "/" + p
+	if err := syscall.Lstat(abs, &h.st); err != nil {
+		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: abs, Err: err}
 	}
-	st := statOf(fi)
-	e := Entry{Path: p, Size: st.size, Mode: fi.Mode() & (fs.ModePerm | fs.ModeSymlink)}
-	ix.mu.RLock()
-	r := ix.recs[p]
-	ix.mu.RUnlock()
-	if r != nil && r.st == st && r.trusted() {
+	st := stat{
+		size:  h.st.Size,
+		mtime: h.st.Mtim.Sec*1e9 + h.st.Mtim.Nsec,
+		ctime: h.st.Ctim.Sec*1e9 + h.st.Ctim.Nsec,
+		ino:   h.st.Ino,
+		mode:  h.st.Mode,
+	}
+	mode := fs.FileMode(st.mode & 0o777)
+	isLink := st.mode&syscall.S_IFMT == syscall.S_IFLNK
+	if isLink {
+		mode |= fs.ModeSymlink
+	}
+	e := Entry{Path: p, Size: st.size, Mode: mode}
+	if r := ix.recs[p]; r != nil && r.st == st && r.trusted() {
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
 	}
 	nr := &record{st: st, hashed: time.Now().UnixNano()}
-	if fi.Mode()&fs.ModeSymlink != 0 {
+	var err error
+	switch {
+	case isLink:
 		nr.link, err = os.Readlink(abs)
 		if err != nil {
 			return Entry{}, nil, err
 		}
 		nr.digest = cache.SumString(nr.link)
-	} else if fi.Mode().IsRegular() {
+	case st.mode&syscall.S_IFMT == syscall.S_IFREG:
 		nr.digest, err = h.hashFile(abs)
 		if err != nil {
 			return Entry{}, nil, err
 		}
-	} else {
+	default:
 		return Entry{}, nil, fmt.Errorf("%s is not a regular file or a link", p)
 	}
 	e.Digest, e.Link = nr.digest, nr.link
@@ -267,12 +273,15 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 		firstEr error
 		wg      sync.WaitGroup
 	)
+	allUpdates := make([]map[string]*record, workers)
+	ix.mu.RLock()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			h := &hasher{}
 			updates := map[string]*record{}
+			defer func() { allUpdates[w] = updates }()
 			for {
 				mu.Lock()
 				start := next
@@ -299,17 +308,18 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 					}
 				}
 			}
-			if len(updates) > 0 {
-				ix.mu.Lock()
-				for p, r := range updates {
-					ix.recs[p] = r
-				}
-				ix.dirty = true
-				ix.mu.Unlock()
-			}
 		}()
 	}
 	wg.Wait()
+	ix.mu.RUnlock()
+	ix.mu.Lock()
+	for _, updates := range allUpdates {
+		for p, r := range updates {
+			ix.recs[p] = r
+			ix.dirty = true
+		}
+	}
+	ix.mu.Unlock()
 	if firstEr != nil {
 		return nil, firstEr
 	}
@@ -319,7 +329,9 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 // Stat returns the entry for one file, for checking that an output is
 // intact; ok is false when the file does not exist.
 func (ix *Index) Stat(root, p string) (Entry, bool, error) {
+	ix.mu.RLock()
 	e, nr, err := ix.lookup(&hasher{}, root, p)
+	ix.mu.RUnlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		ix.mu.Lock()
 		if _, had := ix.recs[p]; had {
