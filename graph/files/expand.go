@@ -116,10 +116,12 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 	seen := map[string]bool{}
 	seenV := map[string]bool{}
 	dedupe := len(pos) > 1
+	matched := false
 	addFile := func(p string) {
 		if excluded(p) {
 			return
 		}
+		matched = true
 		if dedupe {
 			if seen[p] {
 				return
@@ -139,8 +141,7 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 		return true
 	}
 	for _, pt := range pos {
-		before, beforeV := len(exp.Files), len(exp.Virtual)
-		matched := false
+		matched = false
 		if pt.literal {
 			fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(pt.glob)))
 			switch {
@@ -185,7 +186,7 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 				}
 			}
 		}
-		if !matched && len(exp.Files) == before && len(exp.Virtual) == beforeV && !pt.optional {
+		if !matched && !pt.optional {
 			exp.Unmatched = append(exp.Unmatched, pt.glob)
 		}
 	}

@@ -50,7 +50,7 @@ type record struct {
 // as the read would leave the stat data unchanged ("racy git"). Such a file
 // is re-hashed on its next use; once read well after its last change, it is
 // trusted again.
-const racySlack = int64(time.Second)
+var racySlack = int64(time.Second) // a variable for tests
 
 func (r *record) trusted() bool {
 	return r.st.mtime < r.hashed-racySlack && r.st.ctime < r.hashed-racySlack

@@ -1,0 +1,235 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
+)
+
+// fakeRunner writes each declared output with the step's run text and
+// records how many steps ran at once. A run text starting with "fail"
+// fails; one starting with "slow" waits for ctx.
+type fakeRunner struct {
+	mu       sync.Mutex
+	running  int
+	peak     int
+	ran      []string
+	stopped  atomic.Int32
+	duration time.Duration
+}
+
+func (f *fakeRunner) Run(ctx context.Context, job *steps.Job) (*steps.Outcome, error) {
+	f.mu.Lock()
+	f.running++
+	f.peak = max(f.peak, f.running)
+	f.ran = append(f.ran, job.Step)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.running--
+		f.mu.Unlock()
+	}()
+	spec := job.Spec.(*steps.ExecSpec)
+	switch {
+	case strings.HasPrefix(spec.Run, "fail"):
+		fmt.Fprintln(job.Log, "it broke")
+		return nil, &steps.ExitError{Code: 2}
+	case strings.HasPrefix(spec.Run, "slow"):
+		select {
+		case <-ctx.Done():
+			f.stopped.Add(1)
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Second):
+		}
+	default:
+		time.Sleep(f.duration)
+	}
+	for _, o := range spec.Outputs {
+		content := strings.TrimPrefix(spec.Run, "write ")
+		if err := os.WriteFile(filepath.Join(job.Workspace, o), []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return &steps.Outcome{}, nil
+}
+
+func setup(t *testing.T, config string, fr *fakeRunner, opts Options) (*Applier, *graph.Plan) {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "bottle.toml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return plan(t, root, fr, opts)
+}
+
+func plan(t *testing.T, root string, fr *fakeRunner, opts Options) (*Applier, *graph.Plan) {
+	g, err := graph.Load(graph.LoadOptions{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
+	st, _ := state.Load(filepath.Join(root, ".bottle"))
+	store, err := cache.Open(filepath.Join(root, ".cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := &graph.Planner{Graph: g, Index: ix, State: st, Cache: store}
+	p, err := pl.Plan(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Applier{Planner: pl, Store: store, Runners: map[string]steps.Runner{"exec": fr}, State: st, Options: opts}, p
+}
+
+func TestJobsLimit(t *testing.T) {
+	var cfg strings.Builder
+	for i := 0; i < 6; i++ {
+		fmt.Fprintf(&cfg, "[steps.s%d]\nkind = \"exec\"\nrun = \"write %d\"\noutputs = [\"o%d\"]\n", i, i, i)
+	}
+	fr := &fakeRunner{duration: 50 * time.Millisecond}
+	a, p := setup(t, cfg.String(), fr, Options{Jobs: 2})
+	sum, err := a.Apply(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Ran != 6 || fr.peak != 2 {
+		t.Errorf("ran %d with peak %d at once, want 6 with peak 2", sum.Ran, fr.peak)
+	}
+	if sum.Misses != 6 || sum.Hits != 0 {
+		t.Errorf("cache: %d hits, %d misses", sum.Hits, sum.Misses)
+	}
+}
+
+const failCfg = `
+[steps.slow]
+kind = "exec"
+run = "slow"
+outputs = ["slow.out"]
+
+[steps.bad]
+kind = "exec"
+run = "fail"
+outputs = ["bad.out"]
+
+[steps.after]
+kind = "exec"
+needs = ["bad"]
+run = "write after"
+outputs = ["after.out"]
+
+[steps.other]
+kind = "exec"
+needs = ["good"]
+run = "write other"
+outputs = ["other.out"]
+
+[steps.good]
+kind = "exec"
+run = "write good"
+outputs = ["good.out"]
+`
+
+func TestFailFast(t *testing.T) {
+	fr := &fakeRunner{}
+	a, p := setup(t, failCfg, fr, Options{Jobs: 2})
+	sum, err := a.Apply(context.Background(), p)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("err = %v, want ErrFailed", err)
+	}
+	if sum.Failed != 1 || sum.Stopped != 1 || fr.stopped.Load() != 1 {
+		t.Errorf("failed %d stopped %d (runner saw %d stops)", sum.Failed, sum.Stopped, fr.stopped.Load())
+	}
+	if sum.Ran+sum.Failed+sum.Stopped+sum.Skipped != 5 {
+		t.Errorf("summary does not account for every step: %+v", sum)
+	}
+	if len(sum.Failures) != 1 || sum.Failures[0].Step != "bad" || len(sum.Failures[0].Tail) != 1 || sum.Failures[0].Tail[0] != "it broke" {
+		t.Errorf("failures = %+v", sum.Failures)
+	}
+	for _, s := range fr.ran {
+		if s == "after" {
+			t.Error("a step whose need failed ran")
+		}
+	}
+}
+
+func TestKeepGoing(t *testing.T) {
+	fr := &fakeRunner{}
+	cfg := strings.Replace(failCfg, `run = "slow"`, `run = "write slow"`, 1)
+	a, p := setup(t, cfg, fr, Options{Jobs: 1, KeepGoing: true})
+	sum, err := a.Apply(context.Background(), p)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if sum.Ran != 3 || sum.Failed != 1 || sum.Skipped != 1 {
+		t.Errorf("ran %d failed %d skipped %d; want 3, 1, 1", sum.Ran, sum.Failed, sum.Skipped)
+	}
+	// Finished work is recorded: a second plan has them up to date.
+	_, p2 := plan(t, a.Planner.Graph.Root, fr, Options{})
+	for _, name := range []string{"slow", "good", "other"} {
+		if st := p2.Step(name).Status; st != graph.UpToDate {
+			t.Errorf("%s is %s after keep-going, want up-to-date", name, st)
+		}
+	}
+}
+
+func TestCutoffAndRestore(t *testing.T) {
+	cfg := `
+[steps.gen]
+kind = "exec"
+inputs = ["src.txt"]
+run = "write constant"
+outputs = ["gen.out"]
+
+[steps.use]
+kind = "exec"
+inputs = ["gen.out"]
+run = "write used"
+outputs = ["use.out"]
+`
+	fr := &fakeRunner{}
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "bottle.toml"), []byte(cfg), 0o644)
+	os.WriteFile(filepath.Join(root, "src.txt"), []byte("v1"), 0o644)
+	a, p := plan(t, root, fr, Options{Jobs: 2})
+	if _, err := a.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	a.State.Compact()
+	// gen's input changes but its output does not: use is cut off.
+	os.WriteFile(filepath.Join(root, "src.txt"), []byte("v2"), 0o644)
+	a, p = plan(t, root, fr, Options{Jobs: 2})
+	if p.Step("use").Status != graph.Pending {
+		t.Fatalf("use is %s, want pending", p.Step("use").Status)
+	}
+	sum, err := a.Apply(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Ran != 1 || sum.CutOff != 1 {
+		t.Errorf("ran %d, cut off %d; want 1 and 1", sum.Ran, sum.CutOff)
+	}
+	a.State.Compact()
+	// Back to v1: gen's old result is in the cache and is restored.
+	os.WriteFile(filepath.Join(root, "src.txt"), []byte("v1"), 0o644)
+	a, p = plan(t, root, fr, Options{Jobs: 2})
+	if st := p.Step("gen").Status; st != graph.Restore {
+		t.Fatalf("gen is %s, want restore", st)
+	}
+	sum, err = a.Apply(context.Background(), p)
+	if err != nil || sum.Restored != 1 || sum.Hits != 1 {
+		t.Errorf("restore: %+v, %v", sum, err)
+	}
+}
