@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,10 +84,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 		}
 	}
 	if err := root.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
+		if errors.Is(err, flag.ErrHelp) {
+			return flag.ErrHelp
 		}
-		return usageErr("%v", err)
+		return usageErr("%v", strings.TrimPrefix(err.Error(), "error parsing commandline arguments: "))
 	}
 	if err := a.checkGlobals(); err != nil {
 		return err
