@@ -14,11 +14,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -134,8 +136,7 @@ func (c *Disk) PutReader(r io.Reader) (Digest, int64, error) {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), r, buf)
+	n, err := copyHashing(tmp, h, r)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -252,8 +253,7 @@ func (c *Disk) RestoreFile(d Digest, dst string, perm fs.FileMode) error {
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	_, err = io.CopyBuffer(io.MultiWriter(tmp, h), src, buf)
+	_, err = copyHashing(tmp, h, src)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -373,3 +373,30 @@ func (r *Reader) PeekResult(k Key) (*Result, error) { return peekResult(r.dir, k
 // ReadBlob returns a blob's content, verified; a corrupt one is reported,
 // not moved.
 func (r *Reader) ReadBlob(d Digest) ([]byte, error) { return readBlob(r.dir, d, false) }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// copyHashing copies r to w and into h with a pooled buffer (io.Copy from
+// an *os.File would allocate a new buffer on every call).
+func copyHashing(w io.Writer, h hash.Hash, r io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			h.Write(buf[:n])
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}

@@ -47,6 +47,8 @@ type Planner struct {
 	Replace map[string]bool
 	// Debug, when set, receives every key line hashed (BOTTLE_DEBUG=hash).
 	Debug io.Writer
+
+	outputs map[string]files.Entry // output files as planning found them
 }
 
 // StepPlan is the decision for one step.
@@ -127,6 +129,12 @@ func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := pl.statOutputs(order); err != nil {
+		return nil, err
+	}
+	// The batch is a snapshot for this plan only: a step decided later,
+	// during apply, looks at its outputs afresh.
+	defer func() { pl.outputs = nil }()
 	for _, n := range order {
 		sp := &StepPlan{Node: n, Sources: make([]files.Entry, len(n.Sources))}
 		for i, s := range n.Sources {
@@ -250,6 +258,32 @@ func (pl *Planner) peek(k cache.Key) *cache.Result {
 	return res
 }
 
+// statOutputs looks at every output file the state records for the steps
+// in one parallel batch, for intact.
+func (pl *Planner) statOutputs(order []*Node) error {
+	var paths []string
+	for _, n := range order {
+		if prev := pl.State.Steps[n.Name]; prev != nil {
+			for _, f := range prev.Files {
+				if !f.Mode.IsDir() {
+					paths = append(paths, f.Path)
+				}
+			}
+		}
+	}
+	entries, found, err := pl.Index.StatAll(pl.Graph.Root, paths)
+	if err != nil {
+		return fmt.Errorf("checking outputs: %w", err)
+	}
+	pl.outputs = make(map[string]files.Entry, len(paths))
+	for i, p := range paths {
+		if found[i] {
+			pl.outputs[p] = entries[i]
+		}
+	}
+	return nil
+}
+
 // intact checks that every output file the state records is in the
 // workspace with the recorded content, through the file-hash index.
 func (pl *Planner) intact(prev *state.Step) (string, bool) {
@@ -261,9 +295,14 @@ func (pl *Planner) intact(prev *state.Step) (string, bool) {
 				return f.Path + " missing", false
 			}
 		default:
-			e, ok, err := pl.Index.Stat(pl.Graph.Root, f.Path)
-			if err != nil || !ok {
-				return f.Path + " missing", false
+			e, ok := pl.outputs[f.Path]
+			if !ok {
+				// Not in the batch (apply deciding a step later): look now.
+				var err error
+				e, ok, err = pl.Index.Stat(pl.Graph.Root, f.Path)
+				if err != nil || !ok {
+					return f.Path + " missing", false
+				}
 			}
 			if f.Mode&os.ModeSymlink != 0 {
 				if e.Link != f.Link {

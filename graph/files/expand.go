@@ -143,7 +143,17 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 	for _, pt := range pos {
 		matched = false
 		if pt.literal {
-			fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(pt.glob)))
+			// Another step's output: whatever the workspace holds there now
+			// does not matter, so it is not even looked at.
+			v, produced := virtual.covering(pt.glob)
+			if produced {
+				matched = addVirtual(v) || matched
+			}
+			var fi fs.FileInfo
+			err := fs.ErrNotExist
+			if !produced {
+				fi, err = os.Lstat(filepath.Join(root, filepath.FromSlash(pt.glob)))
+			}
 			switch {
 			case err == nil && fi.IsDir():
 				files, err := walk(root, pt.glob, excluded, true)
@@ -161,9 +171,6 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 			default:
 				return nil, fmt.Errorf("reading %s: %w", pt.glob, err)
-			}
-			if v, ok := virtual.covering(pt.glob); ok {
-				matched = addVirtual(v) || matched
 			}
 		} else {
 			base, _ := doublestar.SplitPattern(pt.glob)

@@ -6,15 +6,18 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bottle-build/bottle/cache"
 )
@@ -188,27 +191,72 @@ func (ix *Index) Save() error {
 	return nil
 }
 
-// hasher reads and hashes files, reusing its buffer.
+// hasher reads and hashes files, reusing its buffer and hash state.
 type hasher struct {
 	buf []byte
-	st  syscall.Stat_t
+	st  unix.Stat_t
+	h   hash.Hash
+	// The folder of the last file looked at, open, so that each look-up
+	// resolves one path element instead of the whole path.
+	dir   string
+	dirfd int
+}
+
+// at returns a descriptor of dir (an absolute path) and the name to use
+// relative to it.
+func (h *hasher) at(abs string) (int, string) {
+	i := strings.LastIndexByte(abs, '/')
+	dir, name := abs[:i], abs[i+1:]
+	if dir == "" {
+		dir = "/"
+	}
+	if h.dir != dir || h.dirfd <= 0 {
+		h.close()
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return unix.AT_FDCWD, abs
+		}
+		h.dir, h.dirfd = dir, fd
+	}
+	return h.dirfd, name
+}
+
+func (h *hasher) close() {
+	if h.dirfd > 0 {
+		unix.Close(h.dirfd)
+	}
+	h.dir, h.dirfd = "", 0
 }
 
 func (h *hasher) hashFile(abs string) (cache.Digest, error) {
-	f, err := os.Open(abs)
+	// Raw system calls: os.Open registers every file with the poller and a
+	// finalizer, which costs more than reading a small file.
+	dirfd, name := h.at(abs)
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return cache.Digest{}, err
+		return cache.Digest{}, &fs.PathError{Op: "open", Path: abs, Err: err}
 	}
-	defer f.Close()
-	s := sha256.New()
+	defer syscall.Close(fd)
 	if h.buf == nil {
 		h.buf = make([]byte, 64<<10)
+		h.h = sha256.New()
 	}
-	if _, err := io.CopyBuffer(s, f, h.buf); err != nil {
-		return cache.Digest{}, err
+	h.h.Reset()
+	for {
+		n, err := syscall.Read(fd, h.buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return cache.Digest{}, &fs.PathError{Op: "read", Path: abs, Err: err}
+		}
+		if n == 0 {
+			break
+		}
+		h.h.Write(h.buf[:n])
 	}
 	var d cache.Digest
-	s.Sum(d[:0])
+	h.h.Sum(d[:0])
 	return d, nil
 }
 
@@ -217,16 +265,17 @@ func (h *hasher) hashFile(abs string) (cache.Digest, error) {
 // be stored. The caller holds ix.mu for reading.
 func (ix *Index) lookup(h *hasher, root, p string) (Entry, *record, error) {
 	abs := root + "/" + p
-	if err := syscall.Lstat(abs, &h.st); err != nil {
+	dirfd, name := h.at(abs)
+	if err := unix.Fstatat(dirfd, name, &h.st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: abs, Err: err}
 	}
 	st := stat{
-		size:  h.st.Size,
-		mtime: h.st.Mtim.Sec*1e9 + h.st.Mtim.Nsec,
-		ctime: h.st.Ctim.Sec*1e9 + h.st.Ctim.Nsec,
-		ino:   h.st.Ino,
-		mode:  h.st.Mode,
+		size: h.st.Size,
+		ino:  h.st.Ino,
+		mode: h.st.Mode,
 	}
+	st.mtime = h.st.Mtim.Sec*1e9 + h.st.Mtim.Nsec
+	st.ctime = h.st.Ctim.Sec*1e9 + h.st.Ctim.Nsec
 	mode := fs.FileMode(st.mode & 0o777)
 	isLink := st.mode&syscall.S_IFMT == syscall.S_IFLNK
 	if isLink {
@@ -261,7 +310,19 @@ func (ix *Index) lookup(h *hasher, root, p string) (Entry, *record, error) {
 // Hash returns the entries of paths (relative to root), in order, reading
 // only files whose stat data changed. The work is spread over all cores.
 func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
+	out, _, err := ix.hashAll(root, paths, false)
+	return out, err
+}
+
+// StatAll is Hash for files that may be missing: found[i] tells whether
+// paths[i] exists. Planning uses it to check many outputs at once.
+func (ix *Index) StatAll(root string, paths []string) (entries []Entry, found []bool, err error) {
+	return ix.hashAll(root, paths, true)
+}
+
+func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entry, []bool, error) {
 	out := make([]Entry, len(paths))
+	found := make([]bool, len(paths))
 	workers := runtime.NumCPU()
 	const chunk = 256
 	if len(paths) < chunk {
@@ -273,14 +334,19 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 		firstEr error
 		wg      sync.WaitGroup
 	)
-	allUpdates := make([]map[string]*record, workers)
+	type update struct {
+		path string
+		rec  *record
+	}
+	allUpdates := make([][]update, workers)
 	ix.mu.RLock()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			h := &hasher{}
-			updates := map[string]*record{}
+			defer h.close()
+			var updates []update
 			defer func() { allUpdates[w] = updates }()
 			for {
 				mu.Lock()
@@ -294,6 +360,9 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 				end := min(start+chunk, len(paths))
 				for i := start; i < end; i++ {
 					e, nr, err := ix.lookup(h, root, paths[i])
+					if allowMissing && errors.Is(err, fs.ErrNotExist) {
+						continue
+					}
 					if err != nil {
 						mu.Lock()
 						if firstEr == nil {
@@ -302,9 +371,9 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 						mu.Unlock()
 						break
 					}
-					out[i] = e
+					out[i], found[i] = e, true
 					if nr != nil {
-						updates[paths[i]] = nr
+						updates = append(updates, update{paths[i], nr})
 					}
 				}
 			}
@@ -314,24 +383,26 @@ func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 	ix.mu.RUnlock()
 	ix.mu.Lock()
 	for _, updates := range allUpdates {
-		for p, r := range updates {
-			ix.recs[p] = r
+		for _, u := range updates {
+			ix.recs[u.path] = u.rec
 			ix.dirty = true
 		}
 	}
 	ix.mu.Unlock()
 	if firstEr != nil {
-		return nil, firstEr
+		return nil, nil, firstEr
 	}
-	return out, nil
+	return out, found, nil
 }
 
 // Stat returns the entry for one file, for checking that an output is
 // intact; ok is false when the file does not exist.
 func (ix *Index) Stat(root, p string) (Entry, bool, error) {
+	h := &hasher{}
 	ix.mu.RLock()
-	e, nr, err := ix.lookup(&hasher{}, root, p)
+	e, nr, err := ix.lookup(h, root, p)
 	ix.mu.RUnlock()
+	h.close()
 	if errors.Is(err, fs.ErrNotExist) {
 		ix.mu.Lock()
 		if _, had := ix.recs[p]; had {
