@@ -174,7 +174,7 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	c := newCache(t)
 	src := t.TempDir()
-	same := writeFile(t, src, "same", strings.Repeat("same content ", 10000))
+	same := writeFile(t, src, "same", strings.Repeat("same content ", 30000)) // more than one copy buffer
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for i := 0; i < 16; i++ {
@@ -192,7 +192,8 @@ func TestConcurrentWriters(t *testing.T) {
 	var cmds []*exec.Cmd
 	for i := 0; i < 3; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=TestChildPut$")
-		cmd.Env = append(os.Environ(), "BOTTLE_CACHE_CHILD="+c.Dir(), "BOTTLE_CACHE_FILE="+same)
+		cmd.Env = append(os.Environ(), "BOTTLE_CACHE_CHILD="+c.Dir(), "BOTTLE_CACHE_FILE="+same, fmt.Sprintf("BOTTLE_CACHE_N=%d", i))
+		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -212,8 +213,8 @@ func TestConcurrentWriters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Corrupt) > 0 || rep.Blobs != 5 {
-		t.Errorf("verify: %d blobs, corrupt %v; want 5 sound blobs", rep.Blobs, rep.Corrupt)
+	if !rep.Sound() || rep.Blobs != 8 {
+		t.Errorf("verify: %d blobs, corrupt %v; want 8 sound blobs", rep.Blobs, rep.Corrupt)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(c.Dir(), "tmp")); len(ents) != 0 {
 		t.Errorf("temporary files left: %d", len(ents))
@@ -231,6 +232,13 @@ func TestChildPut(t *testing.T) {
 	}
 	for i := 0; i < 20; i++ {
 		if _, _, err := c.PutFile(os.Getenv("BOTTLE_CACHE_FILE")); err != nil {
+			t.Fatal(err)
+		}
+		// The same small blobs as the parent's goroutines, and one of its own.
+		if _, err := c.PutBytes([]byte(fmt.Sprintf("blob %d", i%4))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutBytes([]byte("child " + os.Getenv("BOTTLE_CACHE_N"))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -375,6 +383,10 @@ func TestParseSize(t *testing.T) {
 		{"", 0, true},
 		{"MB", 0, true},
 		{"3 parsecs", 0, true},
+		{"1.2.3MB", 0, true},
+		{"-1", 0, true},
+		{"9999999999 TiB", 0, true},
+		{" 2 mb ", 2e6, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseSize(tt.in)

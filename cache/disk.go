@@ -1,13 +1,8 @@
 package cache
 
-// The disk layout, after Go's build cache:
-//
-//	README                 what this folder is
-//	blobs/ab/<hex>         content by sha256, read-only once written
-//	results/ab/<hex>.json  result manifests by key, written after their blobs
-//	tmp/                   temporary files of atomic writes
-//	corrupt/               blobs and manifests that failed verification
-//	holds/                 results in use by running applies (see hold.go)
+// Writing and reading the cache: blobs, results, and the atomic-write
+// helpers under them. Maintenance (stats, prune, verify) is in prune.go and
+// verify.go; holds are in hold.go.
 
 import (
 	"crypto/sha256"
@@ -17,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,49 +20,40 @@ import (
 	"time"
 )
 
-// ErrMiss is wrapped by every error that means "not in the cache": not
-// found, or found damaged. The reason is in the wrapping error's text.
-var ErrMiss = errors.New("cache miss")
-
-// missError is a miss with its reason.
-type missError struct{ reason string }
-
-func (e *missError) Error() string        { return e.reason }
-func (e *missError) Is(target error) bool { return target == ErrMiss }
-
-// CorruptError is a blob whose content does not match its digest. It counts
-// as a miss.
-type CorruptError struct {
-	Digest  Digest
-	Got     Digest
-	MovedTo string
-}
-
-func (e *CorruptError) Error() string {
-	s := fmt.Sprintf("blob %s corrupt: want %s, got %s", e.Digest.Short(), e.Digest.Short(), e.Got.Short())
-	if e.MovedTo != "" {
-		s += " (moved to " + e.MovedTo + ")"
-	}
-	return s
-}
-func (e *CorruptError) Is(target error) bool { return target == ErrMiss }
-
 const readme = `This folder is a bottle cache: build results by key and their content by
-sha256. Any number of bottle processes and workspaces may share it. It is
-safe to delete: bottle rebuilds what it needs. Use 'bottle cache stats',
-'bottle cache prune --max-size SIZE' and 'bottle cache verify'.
+sha256. Any number of bottle processes and workspaces may share it.
+
+It is safe to delete: bottle rebuilds what it needs. To look after it, use
+'bottle cache stats', 'bottle cache prune --max-size SIZE' and
+'bottle cache verify'.
 `
 
-// useRefresh is how stale a result's mtime may get before a use refreshes it
-// (the LRU clock of prune).
+// useRefresh is how stale an entry's mtime may get before a use refreshes it
+// (the LRU clock of prune), as in Go's build cache.
 const useRefresh = time.Hour
 
-// Disk is a cache on the local file system.
+// tmpMaxAge is the age after which prune takes a temporary file for the
+// leftover of a killed process, and an unnamed blob for an abandoned one.
+const tmpMaxAge = time.Hour
+
+// bufSize is the copy buffer of every blob write and restore. Content that
+// fits in it is hashed before anything is written, so storing a blob that
+// is already there writes nothing.
+const bufSize = 256 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// Disk is a cache on the local file system. Its methods may be called from
+// many goroutines, and many processes may use one cache folder at once.
 type Disk struct {
 	dir string
+
+	mu    sync.Mutex
+	holds map[*Hold]bool // live holds, which record every blob put (hold.go)
 }
 
-// Open opens the cache at dir, creating its layout if needed.
+// Open opens the cache at dir, creating its layout (mode 0755) and README if
+// needed.
 func Open(dir string) (*Disk, error) {
 	for _, sub := range []string{"blobs", "results", "tmp", "corrupt", "holds"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
@@ -75,7 +62,9 @@ func Open(dir string) (*Disk, error) {
 	}
 	rp := filepath.Join(dir, "README")
 	if _, err := os.Stat(rp); errors.Is(err, fs.ErrNotExist) {
-		_ = writeAtomic(filepath.Join(dir, "tmp"), rp, []byte(readme), 0o644)
+		if err := writeAtomic(filepath.Join(dir, "tmp"), rp, []byte(readme), 0o444); err != nil {
+			return nil, fmt.Errorf("opening cache %s: %w", dir, err)
+		}
 	}
 	return &Disk{dir: dir}, nil
 }
@@ -83,7 +72,7 @@ func Open(dir string) (*Disk, error) {
 // Dir is the cache's folder.
 func (c *Disk) Dir() string { return c.dir }
 
-// BlobPath is where the blob with digest d lives.
+// BlobPath is where the blob with digest d lives (whether or not it exists).
 func (c *Disk) BlobPath(d Digest) string { return blobPath(c.dir, d) }
 
 func blobPath(dir string, d Digest) string {
@@ -96,251 +85,220 @@ func resultPath(dir string, k Key) string {
 	return filepath.Join(dir, "results", h[:2], h+".json")
 }
 
-// HasBlob reports whether the blob exists (it is not re-hashed).
+// HasBlob reports whether the blob exists. It is not re-hashed.
 func (c *Disk) HasBlob(d Digest) bool {
 	_, err := os.Stat(c.BlobPath(d))
 	return err == nil
 }
 
-// PutFile copies the file at path into the CAS, hashing it while copying.
+// PutFile copies the file at path into the CAS, hashing it while copying,
+// and returns its digest and size. The copy is atomic: a temporary file in
+// tmp/, synced, its size checked against the source's, renamed into place.
+// A blob that already exists is kept as it is.
 func (c *Disk) PutFile(path string) (Digest, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Digest{}, 0, err
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
 	}
 	defer f.Close()
-	return c.PutReader(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: not a regular file (%v)", path, fi.Mode().Type())
+	}
+	d, n, err := c.putBlob(f, fi.Size())
+	if err != nil {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
+	}
+	return d, n, nil
 }
 
-// PutBytes stores b.
+// PutBytes stores b in the CAS and returns its digest.
 func (c *Disk) PutBytes(b []byte) (Digest, error) {
-	d := SumBytes(b)
-	if c.HasBlob(d) {
-		return d, nil
-	}
-	if err := c.commitBlob(d, func(w io.Writer) (int64, error) {
-		n, err := w.Write(b)
-		return int64(n), err
-	}, int64(len(b))); err != nil {
-		return Digest{}, err
+	d, _, err := c.putBlob(bytesReader(b), int64(len(b)))
+	if err != nil {
+		return Digest{}, fmt.Errorf("storing blob: %w", err)
 	}
 	return d, nil
 }
 
-// PutReader stores everything r yields: into a temporary file, fsync'd,
-// then renamed into place. A blob that already exists is kept as it is.
+// bytesReader reads b without implementing io.WriterTo, so that it goes
+// through putBlob's own buffer like any other reader.
+func bytesReader(b []byte) io.Reader { return &sliceReader{b} }
+
+type sliceReader struct{ b []byte }
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// PutReader stores everything r yields in the CAS and returns its digest and
+// size.
 func (c *Disk) PutReader(r io.Reader) (Digest, int64, error) {
-	tmp, err := os.CreateTemp(filepath.Join(c.dir, "tmp"), "blob-*")
+	d, n, err := c.putBlob(r, -1)
 	if err != nil {
-		return Digest{}, 0, fmt.Errorf("storing blob: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	n, err := copyHashing(tmp, h, r)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return Digest{}, 0, fmt.Errorf("storing blob: %w", err)
-	}
-	var d Digest
-	h.Sum(d[:0])
-	dst := c.BlobPath(d)
-	if _, err := os.Stat(dst); err == nil {
-		return d, n, nil
-	}
-	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
-		return Digest{}, 0, fmt.Errorf("storing blob: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return Digest{}, 0, fmt.Errorf("storing blob: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return Digest{}, 0, fmt.Errorf("storing blob: %w", err)
 	}
 	return d, n, nil
 }
 
-func (c *Disk) commitBlob(d Digest, write func(io.Writer) (int64, error), size int64) error {
-	tmp, err := os.CreateTemp(filepath.Join(c.dir, "tmp"), "blob-*")
+// putBlob stores what r yields. If want >= 0 the content must be exactly
+// that long (a file that changes while it is copied is refused).
+func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+
+	// Read up to one buffer first. Content that fits is hashed before
+	// anything is written: a blob already present costs no write at all.
+	h := sha256.New()
+	n, err := io.ReadFull(r, buf)
+	whole := err == io.EOF || err == io.ErrUnexpectedEOF
+	if err != nil && !whole {
+		return Digest{}, 0, err
+	}
+	h.Write(buf[:n])
+	size = int64(n)
+	if whole {
+		if want >= 0 && size != want {
+			return Digest{}, 0, fmt.Errorf("size changed while reading: want %d bytes, got %d", want, size)
+		}
+		h.Sum(d[:0])
+		c.recordBlob(d)
+		if c.blobPresent(d, size) {
+			return d, size, nil
+		}
+	}
+
+	tmp, err := createTemp(filepath.Join(c.dir, "tmp"), "blob-", 0o444)
 	if err != nil {
-		return fmt.Errorf("storing blob: %w", err)
+		return Digest{}, 0, err
 	}
-	defer os.Remove(tmp.Name())
-	n, err := write(tmp)
-	if err == nil && n != size {
-		err = fmt.Errorf("wrote %d of %d bytes", n, size)
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(buf[:n]); err != nil {
+		return Digest{}, 0, err
 	}
-	if err == nil {
-		err = tmp.Sync()
+	if !whole {
+		m, err := copyHashing(tmp, r, h, buf)
+		size += m
+		if err != nil {
+			return Digest{}, 0, err
+		}
+		if want >= 0 && size != want {
+			return Digest{}, 0, fmt.Errorf("size changed while copying: want %d bytes, got %d", want, size)
+		}
+		h.Sum(d[:0])
+		c.recordBlob(d)
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	if err := tmp.Sync(); err != nil {
+		return Digest{}, 0, err
 	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o444)
+	fi, err := tmp.Stat()
+	if err != nil {
+		return Digest{}, 0, err
+	}
+	if fi.Size() != size {
+		return Digest{}, 0, fmt.Errorf("temporary file %s holds %d bytes, want %d", tmp.Name(), fi.Size(), size)
+	}
+	if err := tmp.Close(); err != nil {
+		return Digest{}, 0, err
+	}
+	if !whole && c.blobPresent(d, size) {
+		return d, size, nil // another writer was first; the deferred cleanup removes ours
 	}
 	dst := c.BlobPath(d)
-	if err == nil {
-		err = os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := renameMkdir(tmp.Name(), dst); err != nil {
+		return Digest{}, 0, err
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		return fmt.Errorf("storing blob %s: %w", d.Short(), err)
-	}
-	return nil
+	committed = true
+	return d, size, nil
 }
 
-// ReadBlob returns a blob's content, verified. A corrupt blob is moved
-// aside and reported as a *CorruptError.
-func (c *Disk) ReadBlob(d Digest) ([]byte, error) {
-	return readBlob(c.dir, d, true)
-}
-
-func readBlob(dir string, d Digest, quarantine bool) ([]byte, error) {
-	p := blobPath(dir, d)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &missError{fmt.Sprintf("blob %s missing", d.Short())}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if got := SumBytes(b); got != d {
-		ce := &CorruptError{Digest: d, Got: got}
-		if quarantine {
-			ce.MovedTo = moveAside(dir, p, d.String())
-		}
-		return nil, ce
-	}
-	return b, nil
-}
-
-// moveAside quarantines a damaged file in corrupt/ and returns where it went.
-func moveAside(dir, p, name string) string {
-	dst := filepath.Join(dir, "corrupt", name+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
-	if err := os.Rename(p, dst); err != nil {
-		os.Remove(p)
-		return ""
-	}
-	return dst
-}
-
-// RestoreFile copies blob d to dst: into a temporary file beside dst,
-// verifying the digest while copying, then renamed over dst. A corrupt blob
-// is moved aside and dst is left untouched.
-func (c *Disk) RestoreFile(d Digest, dst string, perm fs.FileMode) error {
+// blobPresent reports whether blob d exists with the given size. A present
+// blob whose mtime is older than useRefresh gets it refreshed, so that prune
+// does not take it for abandoned while a writer is about to name it. A blob
+// of the wrong size is damaged: it is not present, and the caller's rename
+// replaces it.
+func (c *Disk) blobPresent(d Digest, size int64) bool {
 	p := c.BlobPath(d)
-	src, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &missError{fmt.Sprintf("blob %s missing", d.Short())}
+	fi, err := os.Stat(p)
+	if err != nil || fi.Size() != size || !fi.Mode().IsRegular() {
+		return false
 	}
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".bottle-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	_, err = copyHashing(tmp, h, src)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("restoring %s: %w", dst, err)
-	}
-	var got Digest
-	h.Sum(got[:0])
-	if got != d {
-		src.Close()
-		return &CorruptError{Digest: d, Got: got, MovedTo: moveAside(c.dir, p, d.String())}
-	}
-	if err := os.Chmod(tmp.Name(), perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
-// GetResult loads the result for k and marks it used. Every blob it names
-// must exist.
-func (c *Disk) GetResult(k Key) (*Result, error) {
-	r, err := peekResult(c.dir, k, true)
-	if err != nil {
-		return nil, err
-	}
-	p := resultPath(c.dir, k)
-	if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > useRefresh {
-		now := time.Now()
+	if now := time.Now(); now.Sub(fi.ModTime()) > useRefresh {
 		_ = os.Chtimes(p, now, now)
 	}
-	return r, nil
+	return true
 }
 
-// PeekResult is GetResult without any write: planning uses it.
-func (c *Disk) PeekResult(k Key) (*Result, error) { return peekResult(c.dir, k, false) }
+// copyHashing copies src to dst through buf, feeding h on the way. It is a
+// plain loop rather than io.CopyBuffer, which ignores the buffer when src is
+// an *os.File (an io.WriterTo).
+func copyHashing(dst io.Writer, src io.Reader, h hash.Hash, buf []byte) (int64, error) {
+	var total int64
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
 
-func peekResult(dir string, k Key, quarantine bool) (*Result, error) {
-	p := resultPath(dir, k)
-	b, err := os.ReadFile(p)
+// createTemp creates a new file in dir with the given mode. The returned
+// file is writable whatever the mode: the mode applies to later opens.
+func createTemp(dir, prefix string, perm fs.FileMode) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("creating a temporary file in %s: too many collisions", dir)
+}
+
+// renameMkdir renames src to dst, creating dst's folder if it is missing.
+func renameMkdir(src, dst string) error {
+	err := os.Rename(src, dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &missError{"result not found"}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading result %s: %w", k.Short(), err)
-	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil || r.Key != k {
-		if quarantine {
-			moveAside(dir, p, k.String()+".json")
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
 		}
-		if err == nil {
-			err = fmt.Errorf("it names key %s", r.Key.Short())
-		}
-		return nil, &missError{fmt.Sprintf("result manifest corrupt: %v", err)}
+		err = os.Rename(src, dst)
 	}
-	for _, d := range r.Blobs() {
-		if _, err := os.Stat(blobPath(dir, d)); err != nil {
-			return nil, &missError{fmt.Sprintf("blob %s missing", d.Short())}
-		}
-	}
-	return &r, nil
+	return err
 }
 
-// PutResult stores r's manifest; every blob it names must already exist.
-func (c *Disk) PutResult(r *Result) error {
-	for _, d := range r.Blobs() {
-		if !c.HasBlob(d) {
-			return fmt.Errorf("storing result %s: blob %s is not in the cache", r.Key.Short(), d.Short())
-		}
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	p := resultPath(c.dir, r.Key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return writeAtomic(filepath.Join(c.dir, "tmp"), p, b, 0o444)
-}
-
+// writeAtomic writes b to dst through a synced temporary file in tmpDir.
 func writeAtomic(tmpDir, dst string, b []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(tmpDir, "w-*")
+	tmp, err := createTemp(tmpDir, "w-", perm)
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", dst, err)
 	}
-	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(b)
 	if err == nil {
 		err = tmp.Sync()
@@ -349,13 +307,180 @@ func writeAtomic(tmpDir, dst string, b []byte, perm fs.FileMode) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), perm)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
+		err = renameMkdir(tmp.Name(), dst)
 	}
 	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", dst, err)
+	}
+	return nil
+}
+
+// moveAside quarantines the damaged file p in corrupt/ as <hex>.<unixnano>
+// and returns where it went; "" if it could not be moved (it is then
+// removed, so that it is never read again).
+func moveAside(dir, p, hex string) string {
+	dst := filepath.Join(dir, "corrupt", hex+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
+	if err := os.Rename(p, dst); err != nil {
+		os.Remove(p)
+		return ""
+	}
+	return dst
+}
+
+// ReadBlob returns a blob's content, verified. A missing blob is a miss; a
+// corrupt one is moved to corrupt/ and reported as a *CorruptError.
+func (c *Disk) ReadBlob(d Digest) ([]byte, error) {
+	return readBlob(c.dir, d, true)
+}
+
+func readBlob(dir string, d Digest, quarantine bool) ([]byte, error) {
+	p := blobPath(dir, d)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, miss("blob %s missing", d.Short())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", d.Short(), err)
+	}
+	if got := SumBytes(b); got != d {
+		ce := &CorruptError{Digest: d, Got: got, Path: p}
+		if quarantine {
+			ce.MovedTo = moveAside(dir, p, d.String())
+		}
+		return nil, ce
+	}
+	return b, nil
+}
+
+// RestoreFile copies blob d to dst with mode perm, creating dst's parent
+// folders. The copy goes to a temporary file beside dst, verified against
+// the digest while copying, and is renamed over dst only if it matches: dst
+// is never left half-written or wrong. A missing or corrupt blob is a miss
+// (errors.Is(err, ErrMiss)); a corrupt one is moved to corrupt/ and the error
+// holds a *CorruptError.
+func (c *Disk) RestoreFile(d Digest, dst string, perm fs.FileMode) error {
+	if err := c.restoreFile(d, dst, perm); err != nil {
+		return fmt.Errorf("restoring %s: %w", dst, err)
+	}
+	return nil
+}
+
+func (c *Disk) restoreFile(d Digest, dst string, perm fs.FileMode) error {
+	p := c.BlobPath(d)
+	src, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return miss("blob %s missing", d.Short())
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := createTemp(dir, "."+filepath.Base(dst)+".bottle-", 0o600)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bp := bufPool.Get().(*[]byte)
+	h := sha256.New()
+	_, err = copyHashing(tmp, src, h, *bp)
+	bufPool.Put(bp)
+	if err != nil {
+		return err
+	}
+	var got Digest
+	h.Sum(got[:0])
+	if got != d {
+		src.Close()
+		return &CorruptError{Digest: d, Got: got, Path: p, MovedTo: moveAside(c.dir, p, d.String())}
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// GetResult loads the result stored for k and marks it used (its manifest's
+// mtime is refreshed if older than an hour: prune's LRU clock). A miss
+// wraps ErrMiss and says why: "result not found", "result manifest corrupt:
+// …" (the manifest is moved to corrupt/), or "blob <short> missing" (every
+// blob the result names must exist; they are not re-hashed here).
+func (c *Disk) GetResult(k Key) (*Result, error) {
+	r, err := peekResult(c.dir, k, true)
+	if err != nil {
+		return nil, err
+	}
+	p := resultPath(c.dir, k)
+	if fi, err := os.Stat(p); err == nil {
+		if now := time.Now(); now.Sub(fi.ModTime()) > useRefresh {
+			_ = os.Chtimes(p, now, now)
+		}
+	}
+	return r, nil
+}
+
+// PeekResult is GetResult without any write: no mtime refresh, no
+// quarantine. Planning uses it.
+func (c *Disk) PeekResult(k Key) (*Result, error) { return peekResult(c.dir, k, false) }
+
+func peekResult(dir string, k Key, quarantine bool) (*Result, error) {
+	p := resultPath(dir, k)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, miss("result not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading result %s: %w", k.Short(), err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil || r.Key != k {
+		if err == nil {
+			err = fmt.Errorf("it names key %s", r.Key.Short())
+		}
+		if quarantine {
+			moveAside(dir, p, k.String())
+		}
+		return nil, miss("result manifest corrupt: %v", err)
+	}
+	for _, d := range r.Blobs() {
+		if _, err := os.Stat(blobPath(dir, d)); err != nil {
+			return nil, miss("blob %s missing", d.Short())
+		}
+	}
+	return &r, nil
+}
+
+// PutResult stores r's manifest under r.Key, atomically, replacing any
+// older one. Every blob r names must already be in the cache.
+func (c *Disk) PutResult(r *Result) error {
+	for _, d := range r.Blobs() {
+		if !c.HasBlob(d) {
+			return fmt.Errorf("storing result %s: blob %s is not in the cache", r.Key.Short(), d.Short())
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("storing result %s: %w", r.Key.Short(), err)
+	}
+	if err := writeAtomic(filepath.Join(c.dir, "tmp"), resultPath(c.dir, r.Key), b, 0o444); err != nil {
+		return fmt.Errorf("storing result %s: %w", r.Key.Short(), err)
 	}
 	return nil
 }
@@ -373,30 +498,3 @@ func (r *Reader) PeekResult(k Key) (*Result, error) { return peekResult(r.dir, k
 // ReadBlob returns a blob's content, verified; a corrupt one is reported,
 // not moved.
 func (r *Reader) ReadBlob(d Digest) ([]byte, error) { return readBlob(r.dir, d, false) }
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
-// copyHashing copies r to w and into h with a pooled buffer (io.Copy from
-// an *os.File would allocate a new buffer on every call).
-func copyHashing(w io.Writer, h hash.Hash, r io.Reader) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	var total int64
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return total, werr
-			}
-			h.Write(buf[:n])
-			total += int64(n)
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
-}

@@ -88,7 +88,7 @@ EXAMPLES
 					fmt.Fprintf(a.stdout, "blobs:       %d\n", st.Blobs)
 					fmt.Fprintf(a.stdout, "size:        %s\n", humanBytes(st.Bytes))
 					if st.Quarantined > 0 {
-						fmt.Fprintf(a.stdout, "quarantined: %d (in %s)\n", st.Quarantined, filepath.Join(c.Dir(), "corrupt"))
+						fmt.Fprintf(a.stdout, "quarantined: %d, %s (in %s; safe to delete)\n", st.Quarantined, humanBytes(st.QuarantinedBytes), filepath.Join(c.Dir(), "corrupt"))
 					}
 					return nil
 				},
@@ -128,6 +128,9 @@ EXAMPLES
 					if r.Held > 0 {
 						fmt.Fprintf(a.stdout, " (%d results kept: in use by a running apply)", r.Held)
 					}
+					if r.Temp > 0 {
+						fmt.Fprintf(a.stdout, "; removed %d leftover temporary files", r.Temp)
+					}
 					fmt.Fprintln(a.stdout)
 					return nil
 				},
@@ -147,15 +150,19 @@ EXAMPLES
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(a.stdout, "checked %d blobs (%s)\n", r.Blobs, humanBytes(r.Bytes))
-					if len(r.Corrupt) == 0 {
+					fmt.Fprintf(a.stdout, "checked %d blobs (%s) and %d results\n", r.Blobs, humanBytes(r.Bytes), r.Manifests)
+					if r.Sound() {
 						fmt.Fprintln(a.stdout, "all sound")
 						return nil
 					}
 					for _, cb := range r.Corrupt {
 						fmt.Fprintf(a.stdout, "corrupt: %s\n", cb)
 					}
-					fmt.Fprintf(a.stdout, "%d corrupt blobs moved to %s; the results that named them will be rebuilt\n", len(r.Corrupt), filepath.Join(c.Dir(), "corrupt"))
+					for _, bm := range r.BadManifests {
+						fmt.Fprintf(a.stdout, "bad result: %s\n", bm)
+					}
+					fmt.Fprintf(a.stdout, "%d corrupt blobs and %d bad results moved to %s; the steps that used them will run again\n",
+						len(r.Corrupt), len(r.BadManifests), filepath.Join(c.Dir(), "corrupt"))
 					return exitError(1)
 				},
 			},
