@@ -23,6 +23,9 @@ type Graph struct {
 	Config     *config.File
 	Nodes      []*Node // in file order until Resolve sorts them topologically
 	byName     map[string]*Node
+
+	configData      []byte // the config's bytes, for the parse cache
+	configFromCache bool
 }
 
 // Node is one step of the graph. Public fields describe the work; private

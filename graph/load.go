@@ -43,15 +43,19 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if rel, err := filepath.Rel(mustGetwd(), cfgPath); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
-	file, err := config.Parse(name, data, steps.Infos())
-	if err != nil {
-		return nil, err
+	file := loadCachedConfig(root, name, data)
+	fromCache := file != nil
+	if file == nil {
+		file, err = config.Parse(name, data, steps.Infos())
+		if err != nil {
+			return nil, err
+		}
 	}
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
-	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}}
+	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache}
 	for _, st := range file.Steps {
 		n := &Node{Name: st.Name, Kind: steps.Kinds()[st.Kind], Step: st, Implicit: map[string]bool{}}
 		g.Nodes = append(g.Nodes, n)

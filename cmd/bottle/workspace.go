@@ -120,5 +120,8 @@ func (ws *workspace) saveIndex() error {
 	if err := state.Init(ws.stateDir); err != nil {
 		return err
 	}
+	if err := ws.g.SaveConfigCache(); err != nil {
+		return err
+	}
 	return ws.index.Save()
 }

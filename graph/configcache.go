@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/steps"
+)
+
+// A parsed config is kept in .bottle/config.cache, keyed by the digest of
+// the file's bytes (and of the kinds this bottle knows), so that a no-op
+// plan of a 5,000-step pipeline does not parse and validate it again. Only a
+// file that parsed cleanly is kept; any change to it is a miss.
+
+const configCacheVersion = 1
+
+type cachedConfig struct {
+	Version  int
+	Digest   cache.Digest // of the config bytes and the kinds
+	Name     string
+	Settings config.Settings
+	Vars     map[string]string
+	VarPos   map[string]config.Pos
+	Steps    []cachedStep
+}
+
+type cachedStep struct {
+	Step config.Step // Spec left nil
+	Spec []byte      // the spec as JSON
+}
+
+func configDigest(data []byte) cache.Digest {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "config-cache %d\n", configCacheVersion)
+	for _, name := range steps.KindNames() {
+		fmt.Fprintf(&b, "kind %s %d\n", name, steps.Kinds()[name].Version())
+	}
+	b.Write(data)
+	return cache.SumBytes(b.Bytes())
+}
+
+func configCachePath(root string) string { return filepath.Join(root, ".bottle", "config.cache") }
+
+// loadCachedConfig returns the parsed config for data if the cache holds it.
+func loadCachedConfig(root, name string, data []byte) *config.File {
+	b, err := os.ReadFile(configCachePath(root))
+	if err != nil {
+		return nil
+	}
+	var cc cachedConfig
+	if gob.NewDecoder(bytes.NewReader(b)).Decode(&cc) != nil ||
+		cc.Version != configCacheVersion || cc.Digest != configDigest(data) || cc.Name != name {
+		return nil
+	}
+	f := &config.File{Name: cc.Name, Settings: cc.Settings, Vars: cc.Vars, VarPos: cc.VarPos}
+	if f.Vars == nil {
+		f.Vars = map[string]string{}
+	}
+	for _, cs := range cc.Steps {
+		st := cs.Step
+		kind, ok := steps.Kinds()[st.Kind]
+		if !ok {
+			return nil
+		}
+		st.Spec = kind.NewSpec()
+		if json.Unmarshal(cs.Spec, st.Spec) != nil {
+			return nil
+		}
+		f.Steps = append(f.Steps, &st)
+	}
+	return f
+}
+
+// SaveConfigCache keeps the parsed config for the next run. It writes only
+// under .bottle/.
+func (g *Graph) SaveConfigCache() error {
+	if g.configData == nil || g.configFromCache {
+		return nil
+	}
+	f := g.Config
+	cc := cachedConfig{Version: configCacheVersion, Digest: configDigest(g.configData), Name: f.Name,
+		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos}
+	for _, st := range f.Steps {
+		spec, err := json.Marshal(st.Spec)
+		if err != nil {
+			return err
+		}
+		s := *st
+		s.Spec = nil
+		cc.Steps = append(cc.Steps, cachedStep{Step: s, Spec: spec})
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&cc); err != nil {
+		return err
+	}
+	p := configCachePath(g.Root)
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".config.cache-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b.Bytes())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return errors.Join(fmt.Errorf("saving the parsed config: %w", err))
+	}
+	return nil
+}
