@@ -5,11 +5,12 @@ import (
 	"testing"
 )
 
-// FuzzParse: Parse never panics, and every failure is a positioned Errors
+// FuzzParse: Parse never panics, and every failure is an *Error or Errors
 // with a message. The corpus found so far is kept in testdata/fuzz.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		"",
+		goodSrc,
 		"[steps.a]\nkind = \"exec\"\nrun = \"x\"\n",
 		"[settings]\njobs = 2\ncache_dir = \"/c\"\n[vars]\nx = \"1\"\n",
 		"[steps.a]\nkind = \"exec\"\nrun = \"${var.x} ${step.b.outputs} $${x} ${HOME}\"\n[steps.b]\nkind = \"exec\"\nrun = \"y\"\noutputs=[\"o\"]\n",
@@ -18,6 +19,13 @@ func FuzzParse(f *testing.F) {
 		"a.b.c = \"\"\"\n[x]\n\"\"\"\n",
 		"[steps.a]\nkind = \"exec\"\ninputs = [\"!**\", \"?x\", \"../y\"]\ntimeout = \"-1s\"\n",
 		"[[steps]]\nkind = \"exec\"\n",
+		"steps.a.kind = 'exec'\nsteps.a.run = '''\nx\\\n'''\n[ \"vars\" ]\n\"a\\u0041\" = \"\\\"q\\\"\"\n",
+		"[steps.a]\r\nkind = \"exec\"\r\nrun = \"x\"\r\n",
+		"[steps.a]\nkind = \"exec\"\nrun = \"\"\"a \\\n   b\"\"\"\"\"\njobs = +1_000\n",
+		string(genW2(2, 3)),
+	}
+	for _, tt := range errorTests {
+		seeds = append(seeds, tt.src)
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -36,13 +44,24 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		var es Errors
-		if !errors.As(err, &es) || len(es) == 0 {
-			t.Fatalf("error %T (%v) is not a non-empty Errors", err, err)
+		var e *Error
+		switch {
+		case errors.As(err, &es):
+			if len(es) == 0 {
+				t.Fatal("empty Errors")
+			}
+		case errors.As(err, &e):
+			es = Errors{e}
+		default:
+			t.Fatalf("error %T (%v) is not an *Error or Errors", err, err)
 		}
 		for _, e := range es {
 			if e.Msg == "" || e.File != "bottle.toml" {
 				t.Fatalf("error without message or file: %+v", e)
 			}
+		}
+		if err.Error() == "" {
+			t.Fatal("empty message")
 		}
 	})
 }

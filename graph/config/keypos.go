@@ -1,19 +1,94 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 )
 
-// keyPositions maps every dotted key path written in a TOML document (tables
-// by their header, keys by their name) to the position where it is written.
-// BurntSushi/toml reports unknown keys without a position; this scanner
-// finds them. It understands headers, bare, quoted and dotted keys,
+// posTree is where the keys of a TOML document are written: each table
+// knows the position of its own keys and holds its subtables.
+// BurntSushi/toml reports unknown keys without a position; this finds them.
+type posTree struct {
+	pos    Pos                 // of the header, or of the first key implying the table
+	fields map[string]Pos      // every key of the table, subtables too
+	sub    map[string]*posTree // subtables, also those only implied
+}
+
+// table returns the subtable k, first mentioned at p if it is new.
+func (t *posTree) table(k string, p Pos) *posTree {
+	if c, ok := t.sub[k]; ok {
+		return c
+	}
+	if t.sub == nil {
+		t.sub = map[string]*posTree{}
+	}
+	c := &posTree{pos: p}
+	t.sub[k] = c
+	if _, ok := t.fields[k]; !ok {
+		t.set(k, p)
+	}
+	return c
+}
+
+func (t *posTree) set(k string, p Pos) {
+	if t.fields == nil {
+		t.fields = make(map[string]Pos, 8)
+	}
+	t.fields[k] = p
+}
+
+// header records a [a.b.c] header at p and returns its table.
+func (t *posTree) header(parts []string, p Pos) *posTree {
+	for _, k := range parts {
+		t = t.table(k, p)
+	}
+	return t
+}
+
+// key records a key, dotted or not, written at p in table t.
+func (t *posTree) key(parts []string, p Pos) {
+	if len(parts) == 0 {
+		return
+	}
+	for _, k := range parts[:len(parts)-1] {
+		t = t.table(k, p)
+	}
+	t.set(parts[len(parts)-1], p)
+}
+
+// child returns the subtable k of t, or nil; t may be nil.
+func (t *posTree) child(k string) *posTree {
+	if t == nil {
+		return nil
+	}
+	return t.sub[k]
+}
+
+// find returns the position of the dotted path, or else of the nearest
+// enclosing key or table that has one.
+func (t *posTree) find(path string) Pos {
+	var best Pos
+	for path != "" && t != nil {
+		k, rest, _ := strings.Cut(path, ".")
+		p, ok := t.fields[k]
+		if !ok {
+			break
+		}
+		best = p
+		t, path = t.sub[k], rest
+	}
+	return best
+}
+
+// keyPositions finds where every key of a TOML document is written, in one
+// pass over the text. It understands headers, bare, quoted and dotted keys,
 // comments, and skips over strings (also multi-line) and multi-line arrays
 // and inline tables so that a '=' or '[' inside a value never fools it.
-func keyPositions(data []byte) map[string]Pos {
-	pos := map[string]Pos{}
+// Parse uses it when fastParse gives up.
+func keyPositions(data []byte) *posTree {
+	root := &posTree{}
+	cur := root
 	s := string(data)
-	var table []string
 	line, col := 1, 1
 	i := 0
 	advance := func(n int) {
@@ -50,18 +125,22 @@ func keyPositions(data []byte) map[string]Pos {
 			case '"', '\'':
 				q := s[i]
 				advance(1)
-				var b strings.Builder
+				start := i
+				escaped := false
 				for i < len(s) && s[i] != q && s[i] != '\n' {
 					if q == '"' && s[i] == '\\' && i+1 < len(s) {
-						b.WriteByte(s[i+1])
+						escaped = true
 						advance(2)
 						continue
 					}
-					b.WriteByte(s[i])
 					advance(1)
 				}
+				key := s[start:i]
+				if escaped {
+					key = unescapeKey(key)
+				}
 				advance(1)
-				parts = append(parts, b.String())
+				parts = append(parts, key)
 			default:
 				start := i
 				for i < len(s) && isBareKeyChar(s[i]) {
@@ -148,11 +227,7 @@ func keyPositions(data []byte) map[string]Pos {
 			if array {
 				advance(1)
 			}
-			table = readKey()
-			key := strings.Join(table, ".")
-			if _, ok := pos[key]; !ok {
-				pos[key] = p
-			}
+			cur = root.header(readKey(), p)
 			skipLine()
 		default:
 			p := Pos{line, col}
@@ -161,8 +236,7 @@ func keyPositions(data []byte) map[string]Pos {
 				skipLine()
 				continue
 			}
-			full := append(append([]string{}, table...), parts...)
-			pos[strings.Join(full, ".")] = p
+			cur.key(parts, p)
 			skipSpace()
 			if i < len(s) && s[i] == '=' {
 				advance(1)
@@ -170,9 +244,18 @@ func keyPositions(data []byte) map[string]Pos {
 			skipValue()
 		}
 	}
-	return pos
+	return root
 }
 
 func isBareKeyChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// unescapeKey decodes the escapes of a quoted key, as far as Go's rules
+// agree with TOML's; otherwise it returns the key as written.
+func unescapeKey(raw string) string {
+	if u, err := strconv.Unquote(`"` + raw + `"`); err == nil {
+		return u
+	}
+	return raw
 }

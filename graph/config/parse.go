@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,28 +13,87 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 )
 
-// Errors is several config errors, sorted by position.
+// Errors is every problem Parse found in a file, in the order of their
+// positions. Parse always returns its errors as an Errors, even when there is
+// only one; errors.As finds each *Error in it.
 type Errors []*Error
 
+// Error returns one line per error, sorted by position.
 func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
+	sorted := append(Errors(nil), es...)
+	sortErrors(sorted)
+	lines := make([]string, len(sorted))
+	for i, e := range sorted {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
 }
 
+// Unwrap returns the errors, so that errors.As finds an *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // ExitCode makes config errors exit 1.
 func (es Errors) ExitCode() int { return 1 }
+
+// sortErrors orders errors by position; errors without one come first.
+// Ties are broken by path and message, so that the order never depends on
+// the order of a map.
+func sortErrors(es Errors) {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i], es[j]
+		switch {
+		case a.Pos != b.Pos:
+			return a.Pos.before(b.Pos)
+		case a.Path != b.Path:
+			return a.Path < b.Path
+		}
+		return a.Msg < b.Msg
+	})
+}
+
+func (p Pos) before(q Pos) bool {
+	if p.Line != q.Line {
+		return p.Line < q.Line
+	}
+	return p.Col < q.Col
+}
 
 var commonFields = []string{"kind", "needs", "inputs", "env", "tools", "description", "timeout", "always"}
 
 // parser collects errors while it reads one file.
 type parser struct {
-	name  string
-	pos   map[string]Pos
-	errs  Errors
-	kinds map[string]KindInfo
+	name     string
+	pos      *posTree
+	errs     Errors
+	kinds    map[string]KindInfo
+	fields   map[reflect.Type]*specFields
+	varNames map[string]bool // every var written, also those with errors
+}
+
+// specFields is what the parser needs to know of a spec type.
+type specFields struct {
+	index map[string]int // field index by TOML name
+	known []string       // common fields, then the spec's, for "did you mean"
+}
+
+func (p *parser) specFields(spec any) *specFields {
+	t := reflect.TypeOf(spec)
+	if sf, ok := p.fields[t]; ok {
+		return sf
+	}
+	sf := &specFields{index: specFieldIndex(spec)}
+	sf.known = append(append([]string{}, commonFields...), sortedFieldNames(sf.index)...)
+	if p.fields == nil {
+		p.fields = map[reflect.Type]*specFields{}
+	}
+	p.fields[t] = sf
+	return sf
 }
 
 func (p *parser) errorf(path string, format string, args ...any) {
@@ -46,33 +106,14 @@ func (p *parser) fieldErr(path string, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.name, Pos: p.posOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// posOf finds path, or the nearest enclosing table that has a position, or
-// (for a table only written as part of longer keys) its first key.
-func (p *parser) posOf(path string) Pos {
-	if pos, ok := p.pos[path]; ok {
-		return pos
-	}
-	var first Pos
-	for k, pos := range p.pos {
-		if strings.HasPrefix(k, path+".") && (!first.IsValid() || pos.Line < first.Line || pos.Line == first.Line && pos.Col < first.Col) {
-			first = pos
-		}
-	}
-	if first.IsValid() {
-		return first
-	}
-	for path != "" {
-		if pos, ok := p.pos[path]; ok {
-			return pos
-		}
-		i := strings.LastIndexByte(path, '.')
-		if i < 0 {
-			break
-		}
-		path = path[:i]
-	}
-	return Pos{}
-}
+// posOf finds the dotted path, or else the nearest enclosing table.
+func (p *parser) posOf(path string) Pos { return p.pos.find(path) }
+
+// keyPath names a key of a table, e.g. {"steps.a", "run"}, without
+// building the dotted string until an error needs it.
+type keyPath struct{ table, key string }
+
+func (k keyPath) String() string { return k.table + "." + k.key }
 
 func parentPath(path string) string {
 	if i := strings.LastIndexByte(path, '.'); i >= 0 {
@@ -82,82 +123,107 @@ func parentPath(path string) string {
 }
 
 // Parse reads a bottle.toml. name is the file name used in messages; kinds
-// are the step kinds by name. The error, if any, is an Errors listing every
-// problem found, each with its position where it can be known.
+// are the step kinds by name. It checks everything that needs only the file:
+// names, types, unknown fields, needs and references naming what exists,
+// input patterns; not cycles, nor what the patterns match. The error, if any,
+// is always an Errors listing every problem found, each with its position
+// where it can be known.
 func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
-	p := &parser{name: name, kinds: kinds}
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, Errors{{File: name, Pos: Pos{pe.Position.Line, max(pe.Position.Col, 1)}, Msg: pe.Message}}
+			return nil, Errors{{File: name, Pos: Pos{pe.Position.Line, max(pe.Position.Col, 1)}, Msg: tomlMessage(pe.Message)}}
 		}
 		return nil, Errors{{File: name, Msg: err.Error()}}
 	}
-	p.pos = keyPositions(data)
+	pos := keyPositions(data)
+	p := &parser{name: name, kinds: kinds, pos: pos}
 	f := &File{Name: name, Vars: map[string]string{}, VarPos: map[string]Pos{}}
 	for _, k := range sortedKeys(raw) {
 		switch k {
 		case "settings", "vars", "steps":
 		default:
-			p.errorf(k, "unknown table %q%s", k, suggest(k, []string{"settings", "vars", "steps"}))
+			what := "table"
+			if _, ok := raw[k].(map[string]any); !ok {
+				what = "key"
+			}
+			p.errorf(k, "unknown %s %q%s", what, k, suggest(k, []string{"settings", "vars", "steps"}))
 		}
 	}
 	if v, ok := raw["settings"]; ok {
 		p.settings(v, &f.Settings)
 	}
 	if v, ok := raw["vars"]; ok {
-		if m, ok := p.table("vars", v); ok {
-			for _, k := range sortedKeys(m) {
-				path := "vars." + k
-				if !identRE.MatchString(k) {
-					p.fieldErr(path, "a var name is letters, digits and _, starting with a letter or _")
-					continue
-				}
-				s, ok := p.str(path, m[k])
-				if !ok {
-					continue
-				}
-				if refs, err := Refs(s); err != nil {
-					p.fieldErr(path, "%v", err)
-				} else if len(refs) > 0 {
-					p.fieldErr(path, "vars cannot use references (%s)", refs[0])
-				}
-				f.Vars[k] = s
-				f.VarPos[k] = p.posOf(path)
-			}
-		}
+		p.vars(v, f)
 	}
+	// declared holds every step written, also those too broken to keep, so
+	// that needing one is not reported a second time.
+	var declared map[string]any
 	if v, ok := raw["steps"]; ok {
 		if m, ok := p.table("steps", v); ok {
-			for _, k := range sortedKeys(m) {
-				if st := p.step(k, m[k]); st != nil {
+			declared = m
+			for k, v := range m {
+				if st := p.step(k, v); st != nil {
 					f.Steps = append(f.Steps, st)
 				}
 			}
 		}
 	}
-	sort.SliceStable(f.Steps, func(i, j int) bool {
-		a, b := f.Steps[i].Pos, f.Steps[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
+	sort.Slice(f.Steps, func(i, j int) bool {
+		a, b := f.Steps[i], f.Steps[j]
+		if a.Pos != b.Pos {
+			return a.Pos.before(b.Pos)
 		}
-		return a.Col < b.Col
+		return a.Name < b.Name // several steps in one inline table
 	})
-	if len(p.errs) == 0 {
-		p.crossCheck(f)
-	}
+	p.crossCheck(f, declared)
 	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool {
-			a, b := p.errs[i].Pos, p.errs[j].Pos
-			if a.Line != b.Line {
-				return a.Line < b.Line
-			}
-			return a.Col < b.Col
-		})
+		sortErrors(p.errs)
 		return nil, p.errs
 	}
 	return f, nil
+}
+
+// tomlMessage words a toml.ParseError message as our own errors are:
+// "Key 'a' has already been defined." becomes "key 'a' has already been
+// defined".
+func tomlMessage(msg string) string {
+	msg = strings.TrimSuffix(msg, ".")
+	if len(msg) > 1 && 'A' <= msg[0] && msg[0] <= 'Z' && 'a' <= msg[1] && msg[1] <= 'z' {
+		msg = string(msg[0]+'a'-'A') + msg[1:]
+	}
+	if msg == "" {
+		msg = "syntax error"
+	}
+	return msg
+}
+
+func (p *parser) vars(v any, f *File) {
+	m, ok := p.table("vars", v)
+	if !ok {
+		return
+	}
+	p.varNames = make(map[string]bool, len(m))
+	for _, k := range sortedKeys(m) {
+		p.varNames[k] = true
+		path := "vars." + k
+		if !isIdent(k) {
+			p.fieldErr(path, "bad var name %q: use letters, digits and _, starting with a letter or _", k)
+			continue
+		}
+		s, ok := p.str(keyPath{"vars", k}, m[k])
+		if !ok {
+			continue
+		}
+		if refs, err := Refs(s); err != nil {
+			p.fieldErr(path, "%v", err)
+		} else if len(refs) > 0 {
+			p.fieldErr(path, "vars cannot use references (%s)", refs[0])
+		}
+		f.Vars[k] = s
+		f.VarPos[k] = p.posOf(path)
+	}
 }
 
 // Step returns the step named name, or nil.
@@ -189,9 +255,9 @@ func (p *parser) settings(v any, s *Settings) {
 		path := "settings." + k
 		switch k {
 		case "cache_dir":
-			s.CacheDir, _ = p.str(path, m[k])
+			s.CacheDir, _ = p.str(keyPath{"settings", k}, m[k])
 		case "remote_cache":
-			s.RemoteCache, _ = p.str(path, m[k])
+			s.RemoteCache, _ = p.str(keyPath{"settings", k}, m[k])
 		case "jobs":
 			n, ok := m[k].(int64)
 			if !ok {
@@ -217,21 +283,21 @@ func (p *parser) table(path string, v any) (map[string]any, bool) {
 	return m, ok
 }
 
-func (p *parser) str(path string, v any) (string, bool) {
+func (p *parser) str(at keyPath, v any) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
-		p.fieldErr(path, "want a string, got %s", describe(v))
+		p.fieldErr(at.String(), "want a string, got %s", describe(v))
 	}
 	return s, ok
 }
 
-func (p *parser) strList(path string, v any) ([]string, bool) {
+func (p *parser) strList(at keyPath, v any) ([]string, bool) {
 	list, ok := v.([]any)
 	if !ok {
 		if _, isStr := v.(string); isStr {
-			p.fieldErr(path, "want a list of strings, got a string (write [%q])", v)
+			p.fieldErr(at.String(), "want a list of strings, got a string (write [%q])", v)
 		} else {
-			p.fieldErr(path, "want a list of strings, got %s", describe(v))
+			p.fieldErr(at.String(), "want a list of strings, got %s", describe(v))
 		}
 		return nil, false
 	}
@@ -239,7 +305,7 @@ func (p *parser) strList(path string, v any) ([]string, bool) {
 	for i, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			p.fieldErr(path, "item %d: want a string, got %s", i+1, describe(e))
+			p.fieldErr(at.String(), "item %d: want a string, got %s", i+1, describe(e))
 			return nil, false
 		}
 		out = append(out, s)
@@ -254,7 +320,7 @@ func describe(v any) string {
 	case int64:
 		return "a number"
 	case float64:
-		return "a number"
+		return "a decimal number"
 	case bool:
 		return "a boolean"
 	case []any:
@@ -274,22 +340,26 @@ func (p *parser) step(name string, v any) *Step {
 	if !ok {
 		return nil
 	}
-	st := &Step{Name: name, Pos: p.posOf(base), FieldPos: map[string]Pos{}}
-	if !stepNameRE.MatchString(name) {
+	nerrs := len(p.errs)
+	st := &Step{Name: name}
+	if pt := p.pos.child("steps").child(name); pt != nil {
+		st.Pos, st.FieldPos = pt.pos, pt.fields
+	} else {
+		st.Pos = p.posOf(base)
+	}
+	if st.FieldPos == nil {
+		st.FieldPos = map[string]Pos{}
+	}
+	if !isStepName(name) {
 		p.errorf(base, "bad step name %q: use lowercase letters, digits, _ and -, starting with a letter", name)
 		return nil
-	}
-	for k := range m {
-		if pos, ok := p.pos[base+"."+k]; ok {
-			st.FieldPos[k] = pos
-		}
 	}
 	kindV, ok := m["kind"]
 	if !ok {
 		p.errorf(base+".kind", "missing field \"kind\": one of %s", strings.Join(kindNames(p.kinds), ", "))
 		return nil
 	}
-	kind, ok := p.str(base+".kind", kindV)
+	kind, ok := p.str(keyPath{base, "kind"}, kindV)
 	if !ok {
 		return nil
 	}
@@ -300,74 +370,79 @@ func (p *parser) step(name string, v any) *Step {
 	}
 	st.Kind = kind
 	st.Spec = info.NewSpec()
-	specFields := specFieldIndex(st.Spec)
-	known := append(append([]string{}, commonFields...), sortedFieldNames(specFields)...)
-	for _, k := range sortedKeys(m) {
-		path := base + "." + k
-		val := m[k]
+	if v := reflect.ValueOf(st.Spec); v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		p.errorf(base+".kind", "kind %q: NewSpec returned %T, not a pointer to a struct", kind, st.Spec)
+		return nil
+	}
+	sf := p.specFields(st.Spec)
+	// Map order is fine here: errors are sorted by position in the end.
+	for k, val := range m {
+		at := keyPath{base, k}
 		switch k {
 		case "kind":
 		case "needs":
-			st.Needs, _ = p.strList(path, val)
+			st.Needs, _ = p.strList(at, val)
 			seen := map[string]bool{}
 			for _, n := range st.Needs {
 				if seen[n] {
-					p.fieldErr(path, "%q is listed twice", n)
+					p.fieldErr(at.String(), "%q is listed twice", n)
 				}
 				seen[n] = true
 			}
 		case "inputs":
-			st.Inputs, _ = p.strList(path, val)
+			st.Inputs, _ = p.strList(at, val)
 			for _, pat := range st.Inputs {
 				if err := checkPattern(pat); err != nil {
-					p.fieldErr(path, "%v", err)
+					p.fieldErr(at.String(), "%v", err)
 				}
 			}
 		case "env":
-			st.Env, _ = p.strList(path, val)
+			st.Env, _ = p.strList(at, val)
 			for _, e := range st.Env {
-				if !identRE.MatchString(e) {
-					p.fieldErr(path, "%q is not a variable name", e)
+				if !isIdent(e) {
+					p.fieldErr(at.String(), "%q is not a variable name", e)
 				}
 			}
 		case "tools":
-			st.Tools, _ = p.strList(path, val)
+			st.Tools, _ = p.strList(at, val)
 			for _, t := range st.Tools {
 				if strings.TrimSpace(t) == "" {
-					p.fieldErr(path, "empty tool name")
+					p.fieldErr(at.String(), "empty tool name")
 				}
 			}
 		case "description":
-			st.Description, _ = p.str(path, val)
+			st.Description, _ = p.str(at, val)
 		case "timeout":
-			s, ok := p.str(path, val)
+			s, ok := p.str(at, val)
 			if !ok {
 				continue
 			}
 			d, err := time.ParseDuration(s)
 			switch {
 			case err != nil:
-				p.fieldErr(path, "bad duration %q: write it like \"90s\", \"10m\" or \"1h30m\"", s)
+				p.fieldErr(at.String(), "bad duration %q: write it like \"90s\", \"10m\" or \"1h30m\"", s)
 			case d <= 0:
-				p.fieldErr(path, "the timeout must be positive, got %q", s)
+				p.fieldErr(at.String(), "the timeout must be positive, got %q", s)
 			}
 			st.Timeout = d
 		case "always":
 			b, ok := val.(bool)
 			if !ok {
-				p.fieldErr(path, "want true or false, got %s", describe(val))
+				p.fieldErr(at.String(), "want true or false, got %s", describe(val))
 			}
 			st.Always = b
 		default:
-			fi, ok := specFields[k]
+			fi, ok := sf.index[k]
 			if !ok {
-				p.errorf(path, "unknown field %q%s", k, suggest(k, known))
+				p.errorf(at.String(), "unknown field %q%s", k, suggest(k, sf.known))
 				continue
 			}
-			p.assign(path, reflect.ValueOf(st.Spec).Elem().Field(fi), val)
+			p.assign(at, reflect.ValueOf(st.Spec).Elem().Field(fi), val)
 		}
 	}
-	if c, ok := st.Spec.(Checker); ok && len(p.errs) == 0 {
+	// Check only a spec that decoded cleanly: its complaints about a field
+	// left empty by a type error would only repeat that error.
+	if c, ok := st.Spec.(Checker); ok && len(p.errs) == nerrs {
 		if err := c.Check(); err != nil {
 			for _, e := range unjoin(err) {
 				var fe *FieldError
@@ -419,52 +494,52 @@ func sortedFieldNames(m map[string]int) []string {
 }
 
 // assign stores a TOML value into a spec field of a supported type.
-func (p *parser) assign(path string, dst reflect.Value, val any) {
+func (p *parser) assign(at keyPath, dst reflect.Value, val any) {
 	switch dst.Kind() {
 	case reflect.String:
-		if s, ok := p.str(path, val); ok {
+		if s, ok := p.str(at, val); ok {
 			dst.SetString(s)
 		}
 	case reflect.Bool:
 		b, ok := val.(bool)
 		if !ok {
-			p.fieldErr(path, "want true or false, got %s", describe(val))
+			p.fieldErr(at.String(), "want true or false, got %s", describe(val))
 			return
 		}
 		dst.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		n, ok := val.(int64)
 		if !ok {
-			p.fieldErr(path, "want a whole number, got %s", describe(val))
+			p.fieldErr(at.String(), "want a whole number, got %s", describe(val))
 			return
 		}
 		dst.SetInt(n)
 	case reflect.Slice:
 		if dst.Type().Elem().Kind() != reflect.String {
-			p.fieldErr(path, "unsupported field type %s", dst.Type())
+			p.fieldErr(at.String(), "unsupported field type %s", dst.Type())
 			return
 		}
-		if l, ok := p.strList(path, val); ok {
+		if l, ok := p.strList(at, val); ok {
 			dst.Set(reflect.ValueOf(l).Convert(dst.Type()))
 		}
 	case reflect.Map:
 		m, ok := val.(map[string]any)
 		if !ok {
-			p.fieldErr(path, "want a table of strings, e.g. { KEY = \"value\" }, got %s", describe(val))
+			p.fieldErr(at.String(), "want a table of strings, e.g. { KEY = \"value\" }, got %s", describe(val))
 			return
 		}
 		out := reflect.MakeMapWithSize(dst.Type(), len(m))
 		for _, k := range sortedKeys(m) {
 			s, ok := m[k].(string)
 			if !ok {
-				p.fieldErr(path+"."+k, "want a string, got %s", describe(m[k]))
+				p.fieldErr(at.String()+"."+k, "want a string, got %s", describe(m[k]))
 				continue
 			}
 			out.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(s))
 		}
 		dst.Set(out)
 	default:
-		p.fieldErr(path, "unsupported field type %s", dst.Type())
+		p.fieldErr(at.String(), "unsupported field type %s", dst.Type())
 	}
 }
 
@@ -483,7 +558,9 @@ func checkPattern(pat string) error {
 	case strings.HasPrefix(body, "/"):
 		return fmt.Errorf("%q is absolute: patterns are relative to the workspace", pat)
 	}
-	for _, el := range strings.Split(body, "/") {
+	for rest := body; rest != ""; {
+		var el string
+		el, rest, _ = strings.Cut(rest, "/")
 		if el == ".." {
 			return fmt.Errorf("%q leaves the workspace", pat)
 		}
@@ -495,12 +572,19 @@ func checkPattern(pat string) error {
 }
 
 // crossCheck validates what needs the whole file: needs and references.
-func (p *parser) crossCheck(f *File) {
-	names := make([]string, 0, len(f.Steps))
-	byName := map[string]*Step{}
+// declared names every step written, also those too broken to keep, whose
+// errors are reported already.
+func (p *parser) crossCheck(f *File, declared map[string]any) {
+	byName := make(map[string]*Step, len(f.Steps))
 	for _, s := range f.Steps {
-		names = append(names, s.Name)
 		byName[s.Name] = s
+	}
+	var names []string // for "did you mean", made on the first error
+	others := func(self string) []string {
+		if names == nil {
+			names = sortedKeys(declared)
+		}
+		return without(names, self)
 	}
 	for _, s := range f.Steps {
 		base := "steps." + s.Name
@@ -508,15 +592,15 @@ func (p *parser) crossCheck(f *File) {
 			switch {
 			case n == s.Name:
 				p.fieldErr(base+".needs", "a step cannot need itself")
-			case byName[n] == nil:
-				p.fieldErr(base+".needs", "no step %q%s", n, suggest(n, names))
+			case declared[n] == nil:
+				p.fieldErr(base+".needs", "no step %q%s", n, suggest(n, others(s.Name)))
 			}
 		}
 		checkRef := func(field string, r Ref) {
 			path := base + "." + field
 			switch r.Kind {
 			case RefVar:
-				if _, ok := f.Vars[r.Name]; !ok {
+				if _, ok := f.Vars[r.Name]; !ok && !p.varNames[r.Name] {
 					p.fieldErr(path, "%s: no var %q%s", r, r.Name, suggest(r.Name, mapKeys(f.Vars)))
 				}
 			case RefStep:
@@ -525,11 +609,13 @@ func (p *parser) crossCheck(f *File) {
 				case r.Name == s.Name:
 					p.fieldErr(path, "%s: a step cannot use its own results", r)
 				case other == nil:
-					p.fieldErr(path, "%s: no step %q%s", r, r.Name, suggest(r.Name, names))
+					if declared[r.Name] == nil {
+						p.fieldErr(path, "%s: no step %q%s", r, r.Name, suggest(r.Name, others(s.Name)))
+					}
 				default:
 					results := p.kinds[other.Kind].Results()
-					if !contains(results, r.Field) {
-						p.fieldErr(path, "%s: a step of kind %s has no result %q (it has: %s)", r, other.Kind, r.Field, strings.Join(results, ", "))
+					if !slices.Contains(results, r.Field) {
+						p.fieldErr(path, "%s: a step of kind %s has no result %q%s (it has: %s)", r, other.Kind, r.Field, suggest(r.Field, results), strings.Join(results, ", "))
 					}
 				}
 			}
@@ -542,29 +628,60 @@ func (p *parser) crossCheck(f *File) {
 			} else {
 				p.errorf(base+".kind", "%v", err)
 			}
-			continue
 		}
 		for _, field := range sortedRefFields(refs) {
 			for _, r := range refs[field] {
 				checkRef(field, r)
 			}
 		}
-		for _, list := range []struct {
-			field string
-			vals  []string
-		}{{"inputs", s.Inputs}, {"description", []string{s.Description}}} {
-			for _, v := range list.vals {
-				rs, err := Refs(v)
-				if err != nil {
-					p.fieldErr(base+"."+list.field, "%v", err)
-					continue
-				}
-				for _, r := range rs {
-					checkRef(list.field, r)
-				}
+		for _, v := range s.Inputs {
+			rs, err := Refs(v)
+			if err != nil {
+				p.fieldErr(base+".inputs", "%v", err)
+				continue
+			}
+			for _, r := range rs {
+				checkRef("inputs", r)
+			}
+			p.checkExpandedPattern(base+".inputs", v, rs, f.Vars)
+		}
+		if rs, err := Refs(s.Description); err != nil {
+			p.fieldErr(base+".description", "%v", err)
+		} else {
+			for _, r := range rs {
+				checkRef("description", r)
 			}
 		}
 	}
+}
+
+// checkExpandedPattern checks an input pattern again once its vars are
+// expanded, when it uses nothing but vars: a var may hold "../x".
+func (p *parser) checkExpandedPattern(path, pat string, refs []Ref, vars map[string]string) {
+	if len(refs) == 0 {
+		return
+	}
+	for _, r := range refs {
+		if _, ok := vars[r.Name]; r.Kind != RefVar || !ok {
+			return
+		}
+	}
+	v, err := Expand(pat, func(r Ref) (string, error) { return vars[r.Name], nil })
+	if err != nil {
+		return
+	}
+	if err := checkPattern(v); err != nil {
+		p.fieldErr(path, "%q expands to %v", pat, err)
+	}
+}
+
+// without returns list less s; list is not changed.
+func without(list []string, s string) []string {
+	i := slices.Index(list, s)
+	if i < 0 {
+		return list
+	}
+	return slices.Concat(list[:i], list[i+1:])
 }
 
 func sortedRefFields(m map[string][]Ref) []string {
@@ -583,15 +700,6 @@ func mapKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest returns ` (did you mean "x"?)` for the closest candidate, if any

@@ -3,9 +3,9 @@ package config
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // RefKind is what a reference points at.
@@ -34,11 +34,33 @@ func (r Ref) String() string {
 	return "${step." + r.Name + "." + r.Field + "}"
 }
 
-var (
-	identRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	stepNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-	fieldRE    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-)
+// isIdent reports whether s is a var or environment variable name:
+// [A-Za-z_][A-Za-z0-9_]*.
+func isIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isStepName reports whether s is a step name: [a-z][a-z0-9_-]*.
+func isStepName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// isField reports whether s can name a step's result: [a-z][a-z0-9_]*.
+func isField(s string) bool {
+	return isStepName(s) && !strings.Contains(s, "-")
+}
 
 // scan walks s, calling lit for literal text and ref for each reference.
 func scan(s string, lit func(string), ref func(Ref) error) error {
@@ -79,13 +101,13 @@ func scan(s string, lit func(string), ref func(Ref) error) error {
 		r := Ref{Kind: kind}
 		switch kind {
 		case RefVar, RefEnv:
-			if !identRE.MatchString(inner) {
+			if !isIdent(inner) {
 				return fmt.Errorf("bad reference %q: want a name of letters, digits and _", "${"+rest[:len(rest)-len(body)+end+1])
 			}
 			r.Name = inner
 		case RefStep:
 			name, field, ok := strings.Cut(inner, ".")
-			if !ok || !stepNameRE.MatchString(name) || !fieldRE.MatchString(field) {
+			if !ok || !isStepName(name) || !isField(field) {
 				return fmt.Errorf("bad reference %q: want ${step.NAME.FIELD}", "${step."+inner+"}")
 			}
 			r.Name, r.Field = name, field
@@ -135,25 +157,24 @@ func Expand(s string, f func(Ref) (string, error)) (string, error) {
 // SpecRefs returns the references in every string of a spec struct (or
 // pointer to one), by the field's TOML name.
 func SpecRefs(spec any) (map[string][]Ref, error) {
-	out := map[string][]Ref{}
+	var out map[string][]Ref
 	v := reflect.Indirect(reflect.ValueOf(spec))
 	if v.Kind() != reflect.Struct {
 		return out, nil
 	}
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name := tomlName(t.Field(i))
-		if name == "" {
-			continue
-		}
+	for _, f := range tomlFields(v.Type()) {
+		name := f.name
 		var err error
-		walkStrings(v.Field(i), func(s string) {
+		walkStrings(v.Field(f.index), func(s string) {
 			if err != nil {
 				return
 			}
 			var rs []Ref
 			rs, err = Refs(s)
 			if len(rs) > 0 {
+				if out == nil {
+					out = map[string][]Ref{}
+				}
 				out[name] = append(out[name], rs...)
 			}
 		})
@@ -234,6 +255,9 @@ func copyExpand(dst, src reflect.Value, f func(string) string) {
 		}
 		dst.Set(m)
 	case reflect.Struct:
+		// Copy the whole struct first, so that unexported fields, which
+		// reflection cannot set one by one, are kept too.
+		dst.Set(src)
 		for i := 0; i < src.NumField(); i++ {
 			if dst.Field(i).CanSet() {
 				copyExpand(dst.Field(i), src.Field(i), f)
@@ -249,6 +273,28 @@ func copyExpand(dst, src reflect.Value, f func(string) string) {
 	default:
 		dst.Set(src)
 	}
+}
+
+type tomlField struct {
+	index int
+	name  string
+}
+
+var tomlFieldCache sync.Map // reflect.Type -> []tomlField
+
+// tomlFields lists the fields of struct type t that have a TOML key.
+func tomlFields(t reflect.Type) []tomlField {
+	if fs, ok := tomlFieldCache.Load(t); ok {
+		return fs.([]tomlField)
+	}
+	var fs []tomlField
+	for i := 0; i < t.NumField(); i++ {
+		if name := tomlName(t.Field(i)); name != "" {
+			fs = append(fs, tomlField{i, name})
+		}
+	}
+	tomlFieldCache.Store(t, fs)
+	return fs
 }
 
 // tomlName is a struct field's TOML key, or "" when it has none.
