@@ -1,57 +1,67 @@
 // Package files reads the workspace for planning: it expands input patterns
-// to files and hashes them through a file-hash index. It writes nothing but
-// the index file under .bottle/ (planning must have no other side effect).
+// to files and hashes them through a file-hash index. It reads the workspace
+// and writes nothing but the index file under .bottle/ (it is used by
+// planning, which must have no other side effect).
+//
+// Expand lists files: a literal path costs one lstat, a glob walks only the
+// folder its literal prefix names, reading folders in parallel without a
+// stat per file. Index.Hash then looks at each file once (lstat, and a read
+// only when its stat data changed), see index.go.
 package files
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
+	"unsafe"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"golang.org/x/sys/unix"
 )
 
 // Expansion is what a list of patterns matched.
 type Expansion struct {
 	Files     []string // existing files and links, sorted, workspace-relative
-	Virtual   []string // declared outputs of other steps that the patterns match
+	Virtual   []string // declared outputs of other steps that the patterns match, sorted
 	Unmatched []string // positive, non-optional patterns that matched nothing
 }
 
-type pattern struct {
-	glob     string
-	optional bool
-	literal  bool
-}
-
-// Virtual is a sorted set of paths that count as existing although they may
-// not exist yet (other steps' declared outputs; one may be a folder).
+// Virtual is a set of paths that count as existing although they may not
+// exist yet: other steps' declared outputs. One may be a folder, in which
+// case it stands for everything below it. Build it once and share it between
+// the Expand calls of all steps.
 type Virtual struct {
 	sorted []string
 	set    map[string]bool
 }
 
-// NewVirtual builds the set from paths.
+// NewVirtual builds the set from workspace-relative slash paths.
 func NewVirtual(paths []string) *Virtual {
-	v := &Virtual{sorted: slices.Clone(paths), set: make(map[string]bool, len(paths))}
-	sort.Strings(v.sorted)
+	v := &Virtual{set: make(map[string]bool, len(paths))}
 	for _, p := range paths {
-		v.set[p] = true
+		p = path.Clean(p)
+		if !v.set[p] {
+			v.set[p] = true
+			v.sorted = append(v.sorted, p)
+		}
 	}
+	sort.Strings(v.sorted)
 	return v
 }
 
 // covering returns the virtual path that is p or a folder holding p.
 func (v *Virtual) covering(p string) (string, bool) {
+	if len(v.set) == 0 {
+		return "", false
+	}
 	for {
 		if v.set[p] {
 			return p, true
@@ -64,47 +74,75 @@ func (v *Virtual) covering(p string) (string, bool) {
 	}
 }
 
-// under returns the virtual paths strictly below folder dir.
+// under returns the virtual paths strictly below folder dir ("." is the
+// workspace).
 func (v *Virtual) under(dir string) []string {
+	if dir == "." {
+		return v.sorted
+	}
 	prefix := dir + "/"
 	i := sort.SearchStrings(v.sorted, prefix)
-	var out []string
-	for ; i < len(v.sorted) && strings.HasPrefix(v.sorted[i], prefix); i++ {
-		out = append(out, v.sorted[i])
+	j := i
+	for j < len(v.sorted) && strings.HasPrefix(v.sorted[j], prefix) {
+		j++
 	}
-	return out
+	return v.sorted[i:j]
 }
 
-// Expand returns the files matched by patterns, relative to root. A pattern
-// is a doublestar glob; a leading "!" excludes (folders it matches are not
-// entered); a leading "?" makes a positive pattern optional. A literal
-// pattern naming a folder means every file below it. Symbolic links are
-// returned, never followed. The folders .bottle and .git at the root are
-// entered only when a pattern names them literally.
+type pattern struct {
+	glob     string
+	optional bool
+}
+
+// Expand returns the sorted, de-duplicated workspace-relative slash paths of
+// the files matched by patterns.
+//
+// A pattern is a doublestar glob relative to root. A leading "!" excludes:
+// exclusions apply after all positive patterns, whatever their order, and a
+// folder an exclusion matches is not entered (so "!vendor" and "!vendor/**"
+// both drop everything below vendor). A leading "?" makes a positive pattern
+// optional. A literal pattern (no glob meta) naming a folder means every file
+// below it. Only regular files and symbolic links are returned; links are
+// never followed. The folders .bottle and .git at the root are entered only
+// when a pattern's literal prefix names them.
+//
+// virtual (may be nil) holds paths that count as existing files although
+// they may not exist yet; those a pattern matches are returned in
+// Expansion.Virtual, so a fresh checkout plans cleanly. A virtual folder
+// "out/dir" is matched by "out/dir", "out/dir/**", by any pattern whose
+// literal prefix lies inside it (such as "out/dir/*.o"), and by a literal
+// folder holding it ("out").
+//
+// Expansion.Unmatched lists the positive, non-optional patterns that matched
+// nothing that survived the exclusions, neither a file nor a virtual path.
 func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error) {
 	if virtual == nil {
-		virtual = NewVirtual(nil)
+		virtual = &Virtual{}
 	}
 	var pos []pattern
 	var excl []string
-	for _, p := range patterns {
+	for _, raw := range patterns {
+		p, neg, opt := raw, false, false
 		switch {
 		case strings.HasPrefix(p, "!"):
-			excl = append(excl, p[1:])
+			p, neg = p[1:], true
 		case strings.HasPrefix(p, "?"):
-			pos = append(pos, pattern{glob: p[1:], optional: true})
-		default:
-			pos = append(pos, pattern{glob: p})
+			p, opt = p[1:], true
 		}
-	}
-	for i := range pos {
-		pos[i].glob = path.Clean(pos[i].glob)
-		pos[i].literal = !hasMeta(pos[i].glob)
+		p = path.Clean(p)
+		if p == "" || path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
+			return nil, fmt.Errorf("pattern %q: must be relative to the workspace and stay inside it", raw)
+		}
+		if !doublestar.ValidatePattern(p) {
+			return nil, fmt.Errorf("pattern %q: bad glob syntax", raw)
+		}
+		if neg {
+			excl = append(excl, p)
+		} else {
+			pos = append(pos, pattern{glob: p, optional: opt})
+		}
 	}
 	excluded := func(p string) bool {
-		if len(excl) == 0 {
-			return false
-		}
 		for _, e := range excl {
 			if ok, _ := doublestar.Match(e, p); ok {
 				return true
@@ -112,187 +150,372 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 		}
 		return false
 	}
-	exp := &Expansion{}
-	seen := map[string]bool{}
-	seenV := map[string]bool{}
-	dedupe := len(pos) > 1
-	matched := false
-	addFile := func(p string) {
-		if excluded(p) {
-			return
-		}
-		matched = true
-		if dedupe {
-			if seen[p] {
-				return
-			}
-			seen[p] = true
-		}
-		exp.Files = append(exp.Files, p)
-	}
-	addVirtual := func(p string) bool {
-		if excluded(p) {
+	// underExcluded reports whether p or a folder holding it is excluded.
+	underExcluded := func(p string) bool {
+		if len(excl) == 0 {
 			return false
 		}
-		if !seenV[p] {
-			seenV[p] = true
-			exp.Virtual = append(exp.Virtual, p)
+		for {
+			if excluded(p) {
+				return true
+			}
+			i := strings.LastIndexByte(p, '/')
+			if i < 0 {
+				return false
+			}
+			p = p[:i]
+		}
+	}
+
+	exp := &Expansion{}
+	var seenV map[string]bool
+	addVirtual := func(v string) bool {
+		if underExcluded(v) {
+			return false
+		}
+		if seenV == nil {
+			seenV = map[string]bool{}
+		}
+		if !seenV[v] {
+			seenV[v] = true
+			exp.Virtual = append(exp.Virtual, v)
 		}
 		return true
 	}
 	for _, pt := range pos {
-		matched = false
-		if pt.literal {
-			// Another step's output: whatever the workspace holds there now
-			// does not matter, so it is not even looked at.
-			v, produced := virtual.covering(pt.glob)
-			if produced {
-				matched = addVirtual(v) || matched
+		matched := false
+		if !hasMeta(pt.glob) {
+			// Another step's output: what the workspace holds there now does
+			// not matter, so it is not even looked at.
+			if v, ok := virtual.covering(pt.glob); ok {
+				if addVirtual(v) {
+					continue
+				}
 			}
-			var fi fs.FileInfo
-			err := fs.ErrNotExist
-			if !produced {
-				fi, err = os.Lstat(filepath.Join(root, filepath.FromSlash(pt.glob)))
-			}
+			fi, err := lstat(root, pt.glob)
+			exists, isDir := err == nil, err == nil && fi.IsDir()
 			switch {
-			case err == nil && fi.IsDir():
-				files, err := walk(root, pt.glob, excluded, true)
-				if err != nil {
-					return nil, err
+			case isDir:
+				if !underExcluded(pt.glob) {
+					n := len(exp.Files)
+					if exp.Files, err = walk(root, pt.glob, excluded, nil, exp.Files); err != nil {
+						return nil, err
+					}
+					matched = len(exp.Files) > n
 				}
-				for _, f := range files {
-					addFile(f)
+			case exists && (fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0):
+				if !underExcluded(pt.glob) {
+					exp.Files = append(exp.Files, pt.glob)
+					matched = true
 				}
-				for _, v := range virtual.under(pt.glob) {
-					matched = addVirtual(v) || matched
-				}
-			case err == nil:
-				addFile(pt.glob)
-			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			case exists:
+				// A device, pipe or socket: not an input.
+			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR):
 			default:
 				return nil, fmt.Errorf("reading %s: %w", pt.glob, err)
 			}
-		} else {
-			base, _ := doublestar.SplitPattern(pt.glob)
-			files, err := walk(root, base, excluded, base != ".")
-			if err != nil {
-				return nil, err
-			}
-			// "dir/**" matches everything below dir: no need to match each.
-			all := strings.HasSuffix(pt.glob, "/**") && !hasMeta(strings.TrimSuffix(pt.glob, "/**")) || pt.glob == "**"
-			for _, f := range files {
-				if all {
-					addFile(f)
-				} else if ok, _ := doublestar.Match(pt.glob, f); ok {
-					addFile(f)
+			if isDir || !exists {
+				for _, v := range virtual.under(pt.glob) {
+					matched = addVirtual(v) || matched
 				}
 			}
-			for _, v := range virtual.sorted {
+			if v, ok := virtual.covering(pt.glob); ok {
+				matched = addVirtual(v) || matched
+			}
+		} else {
+			base, _ := doublestar.SplitPattern(pt.glob)
+			if base == "." || !underExcluded(base) {
+				// "dir/**" and "**" match every file below: no need to
+				// match each one.
+				var keep func(string) bool
+				if !(pt.glob == "**" || strings.HasSuffix(pt.glob, "/**") && !hasMeta(pt.glob[:len(pt.glob)-3])) {
+					glob := pt.glob
+					keep = func(p string) bool {
+						ok, _ := doublestar.Match(glob, p)
+						return ok
+					}
+				}
+				n := len(exp.Files)
+				var err error
+				exp.Files, err = walk(root, base, excluded, keep, exp.Files)
+				if err != nil {
+					return nil, err
+				}
+				matched = len(exp.Files) > n
+			}
+			for _, v := range virtual.under(base) {
 				if ok, _ := doublestar.Match(pt.glob, v); ok {
 					matched = addVirtual(v) || matched
 				}
+			}
+			if v, ok := virtual.covering(base); ok && base != "." {
+				// The pattern looks inside a folder another step makes.
+				matched = addVirtual(v) || matched
 			}
 		}
 		if !matched && !pt.optional {
 			exp.Unmatched = append(exp.Unmatched, pt.glob)
 		}
 	}
-	slices.Sort(exp.Files)
+	if len(pos) > 1 {
+		slices.Sort(exp.Files)
+		exp.Files = slices.Compact(exp.Files)
+	}
 	slices.Sort(exp.Virtual)
 	return exp, nil
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[{\`) }
 
-// walk lists every file and link below dir (workspace-relative), reading
-// folders in parallel. Excluded folders are not entered; neither are .git
-// and .bottle at the root unless named (explicit).
-func walk(root, dir string, excluded func(string) bool, explicit bool) ([]string, error) {
+func join(root, rel string) string {
+	switch {
+	case rel == "" || rel == ".":
+		return root
+	case strings.HasSuffix(root, "/"):
+		return root + rel
+	default:
+		return root + "/" + rel
+	}
+}
+
+func lstat(root, rel string) (fs.FileInfo, error) {
+	fi, err := os.Lstat(join(root, rel))
+	if err != nil {
+		return nil, err
+	}
+	return fi, nil
+}
+
+// A dirNode is one folder of a walk: its files and subfolders in the order
+// of their full paths, so that a depth-first pass yields sorted paths.
+type dirNode struct {
+	rel   string
+	items []dirItem
+}
+
+type dirItem struct {
+	path  string   // a file
+	child *dirNode // or a folder
+}
+
+// walk appends to out every file and link below folder dir (workspace
+// relative, "." for the root) that keep accepts (all when keep is nil), in
+// sorted order. Folders are read in parallel; folders excluded matches are
+// not entered; neither are .git and .bottle when dir is the root.
+func walk(root, dir string, excluded func(string) bool, keep func(string) bool, out []string) ([]string, error) {
+	top := &dirNode{rel: dir}
 	var (
 		mu      sync.Mutex
-		out     []string
+		cond    = sync.NewCond(&mu)
+		queue   = []*dirNode{top}
+		pending = 1
 		firstEr error
 		wg      sync.WaitGroup
 	)
-	jobs := make(chan string, 1024)
-	var pending sync.WaitGroup
 	workers := runtime.NumCPU()
-	var enqueue func(rel string)
-	enqueue = func(rel string) {
-		pending.Add(1)
-		select {
-		case jobs <- rel:
-		default:
-			// The queue is full: read this folder on the caller's goroutine
-			// later, so workers never block each other.
-			go func() { jobs <- rel }()
-		}
-	}
-	process := func(rel string) {
-		defer pending.Done()
-		abs := root
-		if rel != "." {
-			abs = filepath.Join(root, filepath.FromSlash(rel))
-		}
-		f, err := os.Open(abs)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && rel == dir {
-				return
-			}
-			mu.Lock()
-			if firstEr == nil {
-				firstEr = fmt.Errorf("reading folder %s: %w", rel, err)
-			}
-			mu.Unlock()
-			return
-		}
-		ents, err := f.ReadDir(-1)
-		f.Close()
-		if err != nil {
-			mu.Lock()
-			if firstEr == nil {
-				firstEr = fmt.Errorf("reading folder %s: %w", rel, err)
-			}
-			mu.Unlock()
-			return
-		}
-		local := make([]string, 0, len(ents))
-		for _, e := range ents {
-			name := e.Name()
-			p := name
-			if rel != "." {
-				p = rel + "/" + name
-			}
-			if e.IsDir() {
-				if rel == "." && !explicit && (name == ".git" || name == ".bottle") {
-					continue
-				}
-				if excluded(p) {
-					continue
-				}
-				enqueue(p)
-				continue
-			}
-			if t := e.Type(); t.IsRegular() || t&fs.ModeSymlink != 0 {
-				local = append(local, p)
-			}
-		}
-		mu.Lock()
-		out = append(out, local...)
-		mu.Unlock()
-	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for rel := range jobs {
-				process(rel)
+			r := &dirReader{buf: make([]byte, 32<<10)}
+			for {
+				mu.Lock()
+				for len(queue) == 0 && pending > 0 {
+					cond.Wait()
+				}
+				if pending == 0 {
+					mu.Unlock()
+					return
+				}
+				d := queue[len(queue)-1]
+				queue = queue[:len(queue)-1]
+				stop := firstEr != nil
+				mu.Unlock()
+				var children []*dirNode
+				var err error
+				if !stop {
+					children, err = r.read(root, d, dir == ".", excluded, keep)
+				}
+				mu.Lock()
+				if err != nil && firstEr == nil {
+					firstEr = err
+				}
+				queue = append(queue, children...)
+				pending += len(children) - 1
+				if len(children) > 0 || pending == 0 {
+					cond.Broadcast()
+				}
+				mu.Unlock()
 			}
 		}()
 	}
-	enqueue(dir)
-	pending.Wait()
-	close(jobs)
 	wg.Wait()
-	return out, firstEr
+	if firstEr != nil {
+		return out, firstEr
+	}
+	var flatten func(d *dirNode)
+	flatten = func(d *dirNode) {
+		for _, it := range d.items {
+			if it.child != nil {
+				flatten(it.child)
+			} else {
+				out = append(out, it.path)
+			}
+		}
+	}
+	flatten(top)
+	return out, nil
+}
+
+type dirent struct {
+	off, len uint32 // of the name in dirReader.names
+	typ      uint8  // DT_*
+}
+
+// dirReader reads folders with getdents, for one walk worker.
+type dirReader struct {
+	buf   []byte
+	names []byte
+	ents  []dirent
+}
+
+// read lists folder d into d.items and returns its subfolders to walk.
+func (r *dirReader) read(root string, d *dirNode, atRoot bool, excluded func(string) bool, keep func(string) bool) ([]*dirNode, error) {
+	abs := join(root, d.rel)
+	fd, err := open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	if err != nil {
+		if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
+			// Gone, or not a folder (a link to one is not followed):
+			// nothing below it.
+			return nil, nil
+		}
+		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
+	}
+	defer unix.Close(fd)
+	r.names, r.ents = r.names[:0], r.ents[:0]
+	for {
+		n, err := unix.Getdents(fd, r.buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdirent", Path: abs, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		for b := r.buf[:n]; len(b) >= 19; {
+			// struct linux_dirent64: ino u64, off i64, reclen u16, type u8, name.
+			reclen := int(*(*uint16)(unsafe.Pointer(&b[16])))
+			if reclen < 19 || reclen > len(b) {
+				return nil, &fs.PathError{Op: "readdirent", Path: abs, Err: errors.New("bad directory entry")}
+			}
+			typ := b[18]
+			name := b[19:reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			b = b[reclen:]
+			if len(name) == 0 || name[0] == '.' && (len(name) == 1 || len(name) == 2 && name[1] == '.') {
+				continue
+			}
+			if typ == unix.DT_UNKNOWN {
+				var st unix.Stat_t
+				if err := unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+					if err == unix.ENOENT {
+						continue
+					}
+					return nil, &fs.PathError{Op: "lstat", Path: abs + "/" + string(name), Err: err}
+				}
+				switch st.Mode & unix.S_IFMT {
+				case unix.S_IFDIR:
+					typ = unix.DT_DIR
+				case unix.S_IFREG:
+					typ = unix.DT_REG
+				case unix.S_IFLNK:
+					typ = unix.DT_LNK
+				}
+			}
+			if typ != unix.DT_DIR && typ != unix.DT_REG && typ != unix.DT_LNK {
+				continue
+			}
+			r.ents = append(r.ents, dirent{off: uint32(len(r.names)), len: uint32(len(name)), typ: typ})
+			r.names = append(r.names, name...)
+		}
+	}
+	// All full paths of this folder in one string, in sorted order: a
+	// folder's name sorts as if it ended in "/", so that a depth-first
+	// pass gives the order of the full paths.
+	names := r.names
+	nameOf := func(e dirent) []byte { return names[e.off : e.off+e.len] }
+	slices.SortFunc(r.ents, func(a, b dirent) int {
+		return compareNames(nameOf(a), a.typ == unix.DT_DIR, nameOf(b), b.typ == unix.DT_DIR)
+	})
+	prefix := ""
+	if d.rel != "." {
+		prefix = d.rel + "/"
+	}
+	size := 0
+	for _, e := range r.ents {
+		size += len(prefix) + int(e.len)
+	}
+	all := make([]byte, 0, size)
+	for _, e := range r.ents {
+		all = append(all, prefix...)
+		all = append(all, nameOf(e)...)
+	}
+	s := unsafe.String(unsafe.SliceData(all), len(all)) // all is never written again
+	var children []*dirNode
+	d.items = make([]dirItem, 0, len(r.ents))
+	at := 0
+	for _, e := range r.ents {
+		p := s[at : at+len(prefix)+int(e.len)]
+		at += len(p)
+		if e.typ == unix.DT_DIR {
+			name := p[len(prefix):]
+			if atRoot && d.rel == "." && (name == ".git" || name == ".bottle") {
+				continue
+			}
+			if excluded(p) {
+				continue
+			}
+			c := &dirNode{rel: p}
+			d.items = append(d.items, dirItem{child: c})
+			children = append(children, c)
+			continue
+		}
+		if keep != nil && !keep(p) || excluded(p) {
+			continue
+		}
+		d.items = append(d.items, dirItem{path: p})
+	}
+	return children, nil
+}
+
+// compareNames orders two names of one folder as their full paths order:
+// a folder's name compares as if followed by "/".
+func compareNames(a []byte, aDir bool, b []byte, bDir bool) int {
+	n := min(len(a), len(b))
+	if c := strings.Compare(unsafe.String(unsafe.SliceData(a), n), unsafe.String(unsafe.SliceData(b), n)); c != 0 {
+		return c
+	}
+	next := func(s []byte, dir bool) int {
+		if len(s) > n {
+			return int(s[n])
+		}
+		if dir {
+			return '/'
+		}
+		return -1
+	}
+	return next(a, aDir) - next(b, bDir)
+}
+
+func open(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
