@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"encoding/gob"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -32,8 +31,13 @@ type cachedConfig struct {
 }
 
 type cachedStep struct {
-	Step config.Step // Spec left nil
-	Spec []byte      // the spec as JSON
+	Step config.Step // Spec holds the kind's spec, registered with gob
+}
+
+func init() {
+	for _, k := range steps.Kinds() {
+		gob.Register(k.NewSpec())
+	}
 }
 
 func configDigest(data []byte) cache.Digest {
@@ -65,12 +69,7 @@ func loadCachedConfig(root, name string, data []byte) *config.File {
 	}
 	for _, cs := range cc.Steps {
 		st := cs.Step
-		kind, ok := steps.Kinds()[st.Kind]
-		if !ok {
-			return nil
-		}
-		st.Spec = kind.NewSpec()
-		if json.Unmarshal(cs.Spec, st.Spec) != nil {
+		if _, ok := steps.Kinds()[st.Kind]; !ok || st.Spec == nil {
 			return nil
 		}
 		f.Steps = append(f.Steps, &st)
@@ -88,13 +87,7 @@ func (g *Graph) SaveConfigCache() error {
 	cc := cachedConfig{Version: configCacheVersion, Digest: configDigest(g.configData), Name: f.Name,
 		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos}
 	for _, st := range f.Steps {
-		spec, err := json.Marshal(st.Spec)
-		if err != nil {
-			return err
-		}
-		s := *st
-		s.Spec = nil
-		cc.Steps = append(cc.Steps, cachedStep{Step: s, Spec: spec})
+		cc.Steps = append(cc.Steps, cachedStep{Step: *st})
 	}
 	var b bytes.Buffer
 	if err := gob.NewEncoder(&b).Encode(&cc); err != nil {

@@ -8,11 +8,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 )
 
 func main() {
+	// bottle is a short-lived process that builds large tables (100,000
+	// files, 5,000 steps) and keeps them to the end: collecting less often
+	// saves a fifth of a no-op plan for a little more memory.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(300)
+	}
 	// BOTTLE_CPUPROFILE=FILE writes a CPU profile, for work on speed.
 	if p := os.Getenv("BOTTLE_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {

@@ -71,7 +71,7 @@ func TestTornJournalLine(t *testing.T) {
 
 func TestDamagedSnapshot(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "state.json"), []byte("{oops"), 0o644)
+	os.WriteFile(filepath.Join(dir, snapshotName), []byte("{oops"), 0o644)
 	s, err := Load(dir)
 	if s == nil || len(s.Steps) != 0 || err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("state %v, err %v: want an empty state and a warning", s, err)
