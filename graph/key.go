@@ -2,6 +2,7 @@ package graph
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,48 +41,90 @@ type KeyInput struct {
 
 // KeyLines returns the lines whose hash is the node's key.
 func (n *Node) KeyLines(in *KeyInput) ([]string, error) {
-	lines := []string{
-		fmt.Sprintf("bottle-key %d", KeySchema),
-		fmt.Sprintf("kind %s %d", n.Kind.Name(), n.Kind.Version()),
+	var lines []string
+	err := n.writeKey(in, func(b []byte) { lines = append(lines, string(b)) })
+	return lines, err
+}
+
+// Key hashes the node's key lines as they are made, without keeping them:
+// for 100,000 input files that saves as many strings.
+func (n *Node) Key(in *KeyInput) (cache.Key, error) {
+	h := sha256.New()
+	nl := []byte{'\n'}
+	err := n.writeKey(in, func(b []byte) {
+		h.Write(b)
+		h.Write(nl)
+	})
+	var k cache.Key
+	h.Sum(k[:0])
+	return k, err
+}
+
+// writeKey produces every key line, in order, to emit. The slice passed is
+// reused: emit must copy what it keeps. KeyLines and Key both use it, so the
+// lines explain shows are exactly the ones hashed.
+func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
+	var b []byte
+	line := func(format string, args ...any) {
+		b = fmt.Appendf(b[:0], format, args...)
+		emit(b)
 	}
+	line("bottle-key %d", KeySchema)
+	line("kind %s %d", n.Kind.Name(), n.Kind.Version())
 	fields, err := fieldLines(n.Step.Spec, in.Vars)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	lines = append(lines, fields...)
-	lines = append(lines, n.SourceLines(in.Sources)...)
+	for _, f := range fields {
+		emit(append(b[:0], f...))
+	}
+	for _, e := range in.Sources {
+		b = appendSourceLine(b[:0], e)
+		emit(b)
+	}
 	for _, name := range n.EnvNames {
 		v, ok := in.Env(name)
 		if !ok {
-			lines = append(lines, fmt.Sprintf("env %s unset", name))
+			line("env %s unset", name)
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("env %s %s", name, cache.SumString(v)))
+		line("env %s %s", name, cache.SumString(v))
 	}
 	tools := append([]string(nil), n.Step.Tools...)
 	sort.Strings(tools)
 	for _, t := range tools {
-		lines = append(lines, fmt.Sprintf("tool %s %s", t, in.Tools[t]))
+		line("tool %s %s", t, in.Tools[t])
 	}
 	for _, d := range n.Needs {
-		lines = append(lines, fmt.Sprintf("dep %s %s", d.Name, in.Deps[d.Name]))
+		line("dep %s %s", d.Name, in.Deps[d.Name])
 	}
-	return lines, nil
+	return nil
+}
+
+func appendSourceLine(b []byte, e files.Entry) []byte {
+	if e.Link != "" || e.Mode&os.ModeSymlink != 0 {
+		b = append(b, "link "...)
+		b = append(b, quote(e.Path)...)
+		b = append(b, ' ')
+		return strconv.AppendQuote(b, e.Link)
+	}
+	b = append(b, "file "...)
+	b = append(b, quote(e.Path)...)
+	if e.Executable() {
+		b = append(b, " x "...)
+	} else {
+		b = append(b, " - "...)
+	}
+	return hex.AppendEncode(b, e.Digest[:])
 }
 
 // SourceLines are the key lines of the step's own input files.
 func (n *Node) SourceLines(sources []files.Entry) []string {
 	lines := make([]string, 0, len(sources))
+	var b []byte
 	for _, e := range sources {
-		if e.Link != "" || e.Mode&os.ModeSymlink != 0 {
-			lines = append(lines, fmt.Sprintf("link %s %s", quote(e.Path), strconv.Quote(e.Link)))
-			continue
-		}
-		x := "-"
-		if e.Executable() {
-			x = "x"
-		}
-		lines = append(lines, "file "+quote(e.Path)+" "+x+" "+e.Digest.String())
+		b = appendSourceLine(b[:0], e)
+		lines = append(lines, string(b))
 	}
 	return lines
 }

@@ -122,8 +122,8 @@ func TestGoldenKey(t *testing.T) {
 		"file src/b.txt - 0263829989b6fd954f72baaf2fc64bc2e2f01d692d4de72986ea808f6e99813f",
 		"env MODE " + cache.SumString("fast").String(),
 	}
-	if !reflect.DeepEqual(sp.KeyLines, wantLines) {
-		t.Errorf("key lines:\n%s\nwant:\n%s", strings.Join(sp.KeyLines, "\n"), strings.Join(wantLines, "\n"))
+	if !reflect.DeepEqual(sp.KeyLines(), wantLines) {
+		t.Errorf("key lines:\n%s\nwant:\n%s", strings.Join(sp.KeyLines(), "\n"), strings.Join(wantLines, "\n"))
 	}
 	const golden = "11a3d6971eedafdd13168e1e82a720ac3be264c5fb891a2182805e9b56fb0471"
 	if got := sp.Key.String(); got != golden {

@@ -59,7 +59,8 @@ type StepPlan struct {
 	Changes  []Change
 	After    string // for pending: the upstream step that will run first
 	Key      cache.Key
-	KeyLines []string
+	keyIn    *KeyInput // what Key was made of, for KeyLines
+	keyLines []string
 	Sources  []files.Entry // the step's own input files as hashed
 	// Known when the status is up-to-date or restore, and after apply ran
 	// the step: what downstream keys use.
@@ -69,6 +70,15 @@ type StepPlan struct {
 	// Intact is false when the step's key is applied but its outputs in the
 	// workspace are not what the result recorded.
 	Intact bool
+}
+
+// KeyLines are the readable lines hashed into Key (nil while pending). They
+// are made on first use: a no-op plan never needs them.
+func (sp *StepPlan) KeyLines() []string {
+	if sp.keyLines == nil && sp.keyIn != nil {
+		sp.keyLines, _ = sp.Node.KeyLines(sp.keyIn)
+	}
+	return sp.keyLines
 }
 
 // Plan is the decision for every selected step, in dependency order.
@@ -112,18 +122,26 @@ func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	// Hash every step's own inputs in one batch, so the index spreads the
 	// work over all cores.
 	var all []string
+	single := 0
 	for _, n := range order {
-		all = append(all, n.Sources...)
+		if len(n.Sources) > 0 {
+			single++
+			all = append(all, n.Sources...)
+		}
 	}
-	sort.Strings(all)
-	all = dedupe(all)
+	if single > 1 {
+		sort.Strings(all)
+		all = dedupe(all)
+	}
 	entries, err := pl.Index.Hash(pl.Graph.Root, all)
 	if err != nil {
 		return nil, fmt.Errorf("hashing inputs: %w", err)
 	}
-	byPath := make(map[string]files.Entry, len(entries))
-	for _, e := range entries {
-		byPath[e.Path] = e
+	// all is sorted (a step's sources are), so a source is found by binary
+	// search: cheaper than a map of 100,000 paths.
+	entryOf := func(p string) files.Entry {
+		i := sort.SearchStrings(all, p)
+		return entries[i]
 	}
 	p.tools, err = pl.hashTools(order)
 	if err != nil {
@@ -138,7 +156,7 @@ func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	for _, n := range order {
 		sp := &StepPlan{Node: n, Sources: make([]files.Entry, len(n.Sources))}
 		for i, s := range n.Sources {
-			sp.Sources[i] = byPath[s]
+			sp.Sources[i] = entryOf(s)
 		}
 		p.Steps = append(p.Steps, sp)
 		p.byName[n.Name] = sp
@@ -162,25 +180,27 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 			sp.After = d.Name
 			sp.Reason = "after " + d.Name
 			sp.Key = cache.Key{}
+			sp.keyIn, sp.keyLines = nil, nil
 			return nil
 		}
 		deps[d.Name] = dp.ResultDigest
 	}
-	lines, err := n.KeyLines(&KeyInput{
+	sp.keyIn = &KeyInput{
 		Vars:    pl.Graph.Config.Vars,
 		Sources: sp.Sources,
 		Env:     pl.getenv,
 		Tools:   p.tools,
 		Deps:    deps,
-	})
+	}
+	sp.keyLines = nil
+	key, err := n.Key(sp.keyIn)
 	if err != nil {
 		return err
 	}
-	sp.KeyLines = lines
-	sp.Key = HashLines(lines)
+	sp.Key = key
 	if pl.Debug != nil {
 		fmt.Fprintf(pl.Debug, "HASH step %s key %s\n", n.Name, sp.Key)
-		for _, l := range lines {
+		for _, l := range sp.KeyLines() {
 			fmt.Fprintf(pl.Debug, "HASH %s: %s\n", n.Name, l)
 		}
 	}
@@ -214,7 +234,7 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 	}
 	if prev != nil {
 		if old := pl.peek(prev.Key); old != nil {
-			sp.Changes = DiffKeyLines(old.KeyLines, lines)
+			sp.Changes = DiffKeyLines(old.KeyLines, sp.KeyLines())
 		}
 	}
 	if res := pl.peek(sp.Key); res != nil {

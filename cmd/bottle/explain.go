@@ -68,7 +68,7 @@ EXAMPLES
 				changes = graph.DiffKeyLines(fileLines(old.KeyLines), fileLines(sp.Node.SourceLines(sp.Sources)))
 				fmt.Fprintf(w, "  its key is decided when %s finishes; its own inputs:\n", sp.After)
 			} else {
-				changes = graph.DiffKeyLines(old.KeyLines, sp.KeyLines)
+				changes = graph.DiffKeyLines(old.KeyLines, sp.KeyLines())
 			}
 			if len(changes) == 0 {
 				if sp.Status == graph.UpToDate {

@@ -454,7 +454,7 @@ func (a *Applier) run(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan)
 		Kind:     n.Kind.Name(),
 		Values:   map[string]string{},
 		Created:  time.Now().UTC(),
-		KeyLines: sp.KeyLines,
+		KeyLines: sp.KeyLines(),
 	}
 	for k, v := range out.Values {
 		res.Values[k] = v
