@@ -72,8 +72,15 @@ EXAMPLES
 				Name:       "stats",
 				ShortUsage: "bottle cache stats",
 				ShortHelp:  "where the cache is, its size and entries",
-				FlagSet:    statsFS,
-				Options:    ffOptions,
+				LongHelp: strings.TrimSpace(`
+Stats prints the cache's folder, how many results and blobs it holds, their
+size, and how many damaged files verify or a restore moved aside.
+
+EXAMPLES
+  bottle cache stats
+  bottle --cache-dir /var/cache/bottle cache stats`),
+				FlagSet: statsFS,
+				Options: ffOptions,
 				Exec: func(ctx context.Context, args []string) error {
 					c, err := open()
 					if err != nil {
@@ -139,8 +146,17 @@ EXAMPLES
 				Name:       "verify",
 				ShortUsage: "bottle cache verify",
 				ShortHelp:  "re-hash every blob; move corrupt ones aside; exit 1 if any",
-				FlagSet:    verifyFS,
-				Options:    ffOptions,
+				LongHelp: strings.TrimSpace(`
+Verify re-reads every blob on all cores and compares it with its digest. A
+corrupt blob is moved to corrupt/ and the results that named it are listed:
+the steps that produced them run again next time. Exit status 1 means
+something was found.
+
+EXAMPLES
+  bottle cache verify
+  bottle cache verify || echo "the cache had damage; it has been set aside"`),
+				FlagSet: verifyFS,
+				Options: ffOptions,
 				Exec: func(ctx context.Context, args []string) error {
 					c, err := open()
 					if err != nil {

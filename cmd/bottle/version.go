@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/bottle-build/bottle/graph"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -19,8 +20,15 @@ func (a *app) versionCmd() *ffcli.Command {
 		Name:       "version",
 		ShortUsage: "bottle version",
 		ShortHelp:  "print bottle's version, its Go version and key schema",
-		FlagSet:    a.flagSet("version"),
-		Options:    ffOptions,
+		LongHelp: strings.TrimSpace(`
+Version prints bottle's version, the Go version it was built with, the key
+schema (keys made by bottles of another schema never match) and the plan
+JSON format version.
+
+EXAMPLES
+  bottle version`),
+		FlagSet: a.flagSet("version"),
+		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
 			v := version
 			if v == "" {
