@@ -71,12 +71,14 @@ func writeDot(w io.Writer, plan *graph.Plan) {
 	fmt.Fprintln(w, "  rankdir=LR;")
 	fmt.Fprintln(w, "  node [shape=box, fontname=\"Helvetica\"];")
 	for _, sp := range plan.Steps {
-		label := fmt.Sprintf("%s\\n%s · %s", sp.Node.Name, sp.Node.Kind.Name(), sp.Status)
+		// Step names, kinds and statuses need no escaping; \n is DOT's
+		// line break inside a label.
+		label := sp.Node.Name + `\n` + sp.Node.Kind.Name() + " · " + string(sp.Status)
 		style := ""
 		if sp.Node.Effect() != "" {
 			style = ", peripheries=2"
 		}
-		fmt.Fprintf(w, "  %q [label=%q, color=%q%s];\n", sp.Node.Name, label, dotColor[sp.Status], style)
+		fmt.Fprintf(w, "  %q [label=\"%s\", color=%q%s];\n", sp.Node.Name, label, dotColor[sp.Status], style)
 	}
 	for _, sp := range plan.Steps {
 		for _, d := range sp.Node.Needs {

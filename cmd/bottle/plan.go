@@ -151,9 +151,13 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
-	for _, s := range []graph.Status{graph.Run, graph.Replace, graph.Restore, graph.Pending} {
+	for _, s := range []graph.Status{graph.Run, graph.Replace, graph.Restore, graph.Pending, graph.UpToDate} {
 		if n := hidden[s]; n > 0 {
-			fmt.Fprintf(w, "  %s %d more %s (-v lists them)\n", paint(statusMark[s].color, statusMark[s].sym), n, pluralStatus(s, n))
+			more := "more "
+			if s == graph.UpToDate {
+				more = ""
+			}
+			fmt.Fprintf(w, "  %s %d %s%s (-v lists them)\n", paint(statusMark[s].color, statusMark[s].sym), n, more, pluralStatus(s, n))
 		}
 	}
 	c := plan.Counts()
@@ -177,6 +181,8 @@ func pluralStatus(s graph.Status, n int) string {
 		return step + " to replace"
 	case graph.Restore:
 		return step + " to restore"
+	case graph.UpToDate:
+		return "up-to-date " + step
 	}
 	return string(s) + " " + step
 }
