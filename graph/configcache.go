@@ -3,13 +3,13 @@ package graph
 import (
 	"bytes"
 	"encoding/gob"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
 )
 
@@ -93,21 +93,8 @@ func (g *Graph) SaveConfigCache() error {
 	if err := gob.NewEncoder(&b).Encode(&cc); err != nil {
 		return err
 	}
-	p := configCachePath(g.Root)
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".config.cache-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(b.Bytes())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return errors.Join(fmt.Errorf("saving the parsed config: %w", err))
+	if err := state.WriteFileAtomic(configCachePath(g.Root), b.Bytes()); err != nil {
+		return fmt.Errorf("saving the parsed config: %w", err)
 	}
 	return nil
 }

@@ -125,22 +125,11 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 		n.Needs = append(n.Needs, dep)
 	}
 	sortNodes(n.Needs)
-	for e := range env {
-		n.EnvNames = append(n.EnvNames, e)
-	}
-	sort.Strings(n.EnvNames)
 
 	for _, pat := range n.Step.Inputs {
-		v, err := config.Expand(pat, func(r config.Ref) (string, error) {
-			switch r.Kind {
-			case config.RefVar:
-				return g.Config.Vars[r.Name], nil
-			case config.RefEnv:
-				v, _ := getenv(r.Name)
-				return v, nil
-			}
+		v, err := config.Expand(pat, g.StaticRefs(getenv, func(r config.Ref) (string, error) {
 			return "", fmt.Errorf("an input pattern cannot use another step's results (%s): name the file, and the step is needed through it", r)
-		})
+		}))
 		if err != nil {
 			return g.errorf(n, "inputs", "%v", err)
 		}
@@ -149,7 +138,6 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	for _, r := range inputEnvRefs(n.Step.Inputs) {
 		env[r] = true
 	}
-	n.EnvNames = n.EnvNames[:0]
 	for e := range env {
 		n.EnvNames = append(n.EnvNames, e)
 	}
@@ -157,16 +145,9 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 
 	// Outputs are known at load time: they may use vars and env, never
 	// another step's results.
-	spec, err := config.ExpandSpec(n.Step.Spec, func(r config.Ref) (string, error) {
-		switch r.Kind {
-		case config.RefVar:
-			return g.Config.Vars[r.Name], nil
-		case config.RefEnv:
-			v, _ := getenv(r.Name)
-			return v, nil
-		}
+	spec, err := config.ExpandSpec(n.Step.Spec, g.StaticRefs(getenv, func(config.Ref) (string, error) {
 		return "\x00step\x00", nil
-	})
+	}))
 	if err != nil {
 		return g.errorf(n, "", "%v", err)
 	}
@@ -239,4 +220,19 @@ func inputEnvRefs(pats []string) []string {
 		}
 	}
 	return out
+}
+
+// StaticRefs resolves ${var.X} from the config and ${env.X} with getenv,
+// and hands ${step.X.f} to step.
+func (g *Graph) StaticRefs(getenv func(string) (string, bool), step func(config.Ref) (string, error)) func(config.Ref) (string, error) {
+	return func(r config.Ref) (string, error) {
+		switch r.Kind {
+		case config.RefVar:
+			return g.Config.Vars[r.Name], nil
+		case config.RefEnv:
+			v, _ := getenv(r.Name)
+			return v, nil
+		}
+		return step(r)
+	}
 }

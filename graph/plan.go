@@ -260,6 +260,10 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 	return nil
 }
 
+// LookupEnv reads a host variable the way planning does (Getenv, else the
+// process environment).
+func (pl *Planner) LookupEnv(name string) (string, bool) { return pl.getenv(name) }
+
 func (pl *Planner) getenv(name string) (string, bool) {
 	if pl.Getenv != nil {
 		return pl.Getenv(name)

@@ -411,21 +411,13 @@ func (a *Applier) run(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan)
 		return fail(fmt.Errorf("creating log: %w", err))
 	}
 	defer logf.Close()
-	spec, err := config.ExpandSpec(n.Step.Spec, func(r config.Ref) (string, error) {
-		switch r.Kind {
-		case config.RefVar:
-			return a.Planner.Graph.Config.Vars[r.Name], nil
-		case config.RefEnv:
-			v, _ := a.Planner.Getenv(r.Name)
-			return v, nil
-		default:
-			dp := plan.Step(r.Name)
-			if dp == nil {
-				return "", fmt.Errorf("step %s is not part of this run", r.Name)
-			}
-			return dp.Values[r.Field], nil
+	spec, err := config.ExpandSpec(n.Step.Spec, a.Planner.Graph.StaticRefs(a.Planner.LookupEnv, func(r config.Ref) (string, error) {
+		dp := plan.Step(r.Name)
+		if dp == nil {
+			return "", fmt.Errorf("step %s is not part of this run", r.Name)
 		}
-	})
+		return dp.Values[r.Field], nil
+	}))
 	if err != nil {
 		return fail(err)
 	}
