@@ -37,7 +37,18 @@ func (a *app) openWorkspace() (*workspace, error) {
 	if cfg == "" {
 		cfg = filepath.Join(root, "bottle.toml")
 	}
+	ws := &workspace{root: root, stateDir: state.Dir(root)}
+	// The state and the index load while the config does: each takes tens
+	// of milliseconds for a large workspace.
+	var stateErr, indexErr error
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		ws.state, stateErr = state.Load(ws.stateDir)
+		ws.index, indexErr = files.OpenIndex(filepath.Join(ws.stateDir, "index"))
+	}()
 	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg})
+	<-loaded
 	if err != nil {
 		return nil, err
 	}
@@ -45,17 +56,15 @@ func (a *app) openWorkspace() (*workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &workspace{root: root, stateDir: state.Dir(root), g: g, configDigest: cache.SumBytes(data)}
-	ws.state, err = state.Load(ws.stateDir)
-	if err != nil {
+	ws.g, ws.configDigest = g, cache.SumBytes(data)
+	if stateErr != nil {
 		if ws.state == nil {
-			return nil, err
+			return nil, stateErr
 		}
-		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", err)
+		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", stateErr)
 	}
-	ws.index, err = files.OpenIndex(filepath.Join(ws.stateDir, "index"))
-	if err != nil {
-		return nil, err
+	if indexErr != nil {
+		return nil, indexErr
 	}
 	ws.cacheDir, err = a.resolveCacheDir(root, g.Config.Settings.CacheDir)
 	if err != nil {
