@@ -136,11 +136,21 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	// Apply reads results through the writable cache, which also marks
 	// them used for prune's LRU order.
 	pl.Cache = store
+	// A stopped step gets a grace period between SIGTERM and SIGKILL;
+	// BOTTLE_KILL_GRACE (e.g. "30s") changes it, a second Ctrl-C cuts it short.
+	grace := 5 * time.Second
+	if v := os.Getenv("BOTTLE_KILL_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return usageErr("BOTTLE_KILL_GRACE=%q: want a duration such as 10s", v)
+		}
+		grace = d
+	}
 	progress := apply.NewProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
 	ap := &apply.Applier{
 		Planner:  pl,
 		Store:    store,
-		Runners:  steps.NewRunners(&steps.Runtime{KillGrace: 5 * time.Second, Hurry: a.hurry}),
+		Runners:  steps.NewRunners(&steps.Runtime{KillGrace: grace, Hurry: a.hurry}),
 		State:    ws.state,
 		Progress: progress,
 		Hold:     hold,
