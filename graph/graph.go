@@ -26,6 +26,10 @@ type Graph struct {
 
 	configData      []byte // the config's bytes, for the parse cache
 	configFromCache bool
+
+	// known, when set, tells Resolve which literal inputs were files when
+	// last hashed, so they need not be looked at twice (see files.ExpandKnown).
+	known func(string) bool
 }
 
 // Node is one step of the graph. Public fields describe the work; private

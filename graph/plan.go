@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -113,6 +114,27 @@ func (p *Plan) HasChanges() bool {
 
 // Plan decides every step needed by targets (all steps when empty).
 func (pl *Planner) Plan(targets []string) (*Plan, error) {
+	// Literal inputs the index knows are taken as files without a look:
+	// hashing them looks anyway. If one turns out missing or a folder, plan
+	// again, looking at everything, so the error (or the folder's files)
+	// come out as they should.
+	pl.Graph.known = pl.Index.Has
+	p, err := pl.plan(targets)
+	pl.Graph.known = nil
+	var he *hashError
+	if errors.As(err, &he) {
+		return pl.plan(targets)
+	}
+	return p, err
+}
+
+// hashError is a failure to hash the inputs.
+type hashError struct{ err error }
+
+func (e *hashError) Error() string { return "hashing inputs: " + e.err.Error() }
+func (e *hashError) Unwrap() error { return e.err }
+
+func (pl *Planner) plan(targets []string) (*Plan, error) {
 	order, err := pl.Graph.Resolve(targets)
 	if err != nil {
 		return nil, err
@@ -135,7 +157,7 @@ func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	}
 	entries, err := pl.Index.Hash(pl.Graph.Root, all)
 	if err != nil {
-		return nil, fmt.Errorf("hashing inputs: %w", err)
+		return nil, &hashError{err}
 	}
 	// all is sorted (a step's sources are), so a source is found by binary
 	// search: cheaper than a map of 100,000 paths.

@@ -96,7 +96,7 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, producers map[s
 				if len(n.Inputs) == 0 {
 					continue
 				}
-				exp, err := files.Expand(g.Root, n.Inputs, virtual)
+				exp, err := files.ExpandKnown(g.Root, n.Inputs, virtual, g.known)
 				if err != nil {
 					errs[i] = g.errorf(n, "inputs", "%v", err)
 					continue

@@ -65,15 +65,17 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	if err != nil {
 		return err
 	}
-	// A single argument naming a file is a saved plan.
+	// A single argument naming a file saved by 'bottle plan -o' is a saved
+	// plan; anything else is a step name (a file that happens to share a
+	// step's name is not mistaken for a plan).
 	var saved *graph.PlanJSON
 	if len(args) == 1 {
 		if fi, err := os.Stat(args[0]); err == nil && fi.Mode().IsRegular() {
-			saved, err = readPlan(args[0])
-			if err != nil {
+			if pj, err := readPlan(args[0]); err == nil {
+				saved, args = pj, pj.Targets
+			} else if strings.HasSuffix(args[0], ".json") {
 				return err
 			}
-			args = saved.Targets
 		}
 	}
 	lock, err := state.Acquire(ctx, state.Dir(root), "bottle apply", func(holder string) {

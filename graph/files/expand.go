@@ -116,6 +116,14 @@ type pattern struct {
 // Expansion.Unmatched lists the positive, non-optional patterns that matched
 // nothing that survived the exclusions, neither a file nor a virtual path.
 func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error) {
+	return ExpandKnown(root, patterns, virtual, nil)
+}
+
+// ExpandKnown is Expand where known(p) tells that the literal path p was a
+// file when last seen (the index has it): such a path is taken as a file
+// without looking at it, since hashing it looks anyway. A caller that finds
+// it missing or changed in kind when hashing expands again without known.
+func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(string) bool) (*Expansion, error) {
 	if virtual == nil {
 		virtual = &Virtual{}
 	}
@@ -191,6 +199,10 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 				if addVirtual(v) {
 					continue
 				}
+			}
+			if known != nil && known(pt.glob) && !underExcluded(pt.glob) {
+				exp.Files = append(exp.Files, pt.glob)
+				continue
 			}
 			fi, err := lstat(root, pt.glob)
 			exists, isDir := err == nil, err == nil && fi.IsDir()

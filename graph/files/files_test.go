@@ -600,3 +600,25 @@ func TestStat(t *testing.T) {
 		t.Error("record of a removed file kept")
 	}
 }
+
+// TestExpandKnown: a literal the caller knows as a file is taken without a
+// look (so a path that no longer exists is returned, for Hash to find
+// missing), while unknown literals and globs are looked at as usual.
+func TestExpandKnown(t *testing.T) {
+	root := tree(t, "real.txt", "dir/x.txt")
+	known := func(p string) bool { return p == "ghost.txt" || p == "dir" }
+	exp, err := ExpandKnown(root, []string{"ghost.txt", "real.txt", "nothing.txt"}, nil, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ghost.txt", "real.txt"}; !reflect.DeepEqual(exp.Files, want) {
+		t.Errorf("files = %q, want %q", exp.Files, want)
+	}
+	if want := []string{"nothing.txt"}; !reflect.DeepEqual(exp.Unmatched, want) {
+		t.Errorf("unmatched = %q, want %q", exp.Unmatched, want)
+	}
+	plain, _ := Expand(root, []string{"ghost.txt"}, nil)
+	if len(plain.Files) != 0 || len(plain.Unmatched) != 1 {
+		t.Errorf("without known: %+v", plain)
+	}
+}

@@ -220,6 +220,15 @@ func (ix *Index) get(p string) (record, bool) {
 	return ix.find(p)
 }
 
+// Has reports whether the index holds a record of p: p was a regular file
+// or a link when it was last hashed.
+func (ix *Index) Has(p string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	_, ok := ix.get(p)
+	return ok
+}
+
 // count returns the number of paths the index holds.
 func (ix *Index) count() int {
 	ix.mu.RLock()
