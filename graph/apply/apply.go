@@ -29,6 +29,9 @@ import (
 // Store is the writable cache apply needs.
 type Store interface {
 	graph.ResultSource
+	// GetResult is PeekResult that also marks the result used (prune
+	// drops the least recently used first).
+	GetResult(k cache.Key) (*cache.Result, error)
 	PutFile(path string) (cache.Digest, int64, error)
 	PutResult(r *cache.Result) error
 	RestoreFile(d cache.Digest, dst string, perm fs.FileMode) error
@@ -330,6 +333,13 @@ func (a *Applier) abs(p string) string { return filepath.Join(a.root(), filepath
 
 // restore copies a cached result into the workspace, verifying every blob.
 func (a *Applier) restore(sp *graph.StepPlan) error {
+	// Read the result again: it may have been pruned since planning, and
+	// reading marks it used.
+	res, err := a.Store.GetResult(sp.Key)
+	if err != nil {
+		return err
+	}
+	sp.Cached = res
 	if err := a.removeOutputs(sp.Node); err != nil {
 		return err
 	}
