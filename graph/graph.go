@@ -40,6 +40,9 @@ type Node struct {
 	Step    *config.Step
 	Outputs []string // declared outputs, workspace-relative, clean
 	Inputs  []string // input patterns with ${var.X} and ${env.X} expanded
+	// StaticSpec is the kind's spec with ${var.X} and ${env.X} expanded
+	// (a ${step.X.f} reference is left as a marker).
+	StaticSpec any
 	// Needs are the steps this one needs: declared, referenced with
 	// ${step.X.f}, or implied by an input that another step produces. Sorted
 	// by name.

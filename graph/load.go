@@ -151,7 +151,8 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	if err != nil {
 		return g.errorf(n, "", "%v", err)
 	}
-	for _, o := range n.Kind.Outputs(spec) {
+	n.StaticSpec = spec
+	for _, o := range n.Kind.Outputs(n.Name, spec) {
 		if strings.Contains(o, "\x00step\x00") {
 			return g.errorf(n, "outputs", "an output path cannot use another step's results")
 		}

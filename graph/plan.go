@@ -246,7 +246,7 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 			sp.ResultDigest, sp.Values = prev.Result, prev.Values
 			return nil
 		}
-		if res := pl.peek(sp.Key); res != nil {
+		if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
 			sp.Status, sp.Reason, sp.Cached = Restore, why, res
 			sp.ResultDigest, sp.Values = res.Digest(), res.Values
 			return nil
@@ -259,7 +259,10 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 			sp.Changes = DiffKeyLines(old.KeyLines, sp.KeyLines())
 		}
 	}
-	if res := pl.peek(sp.Key); res != nil {
+	// An effect (an image in the engine, a manifest in a registry, a machine)
+	// is never taken from the cache: a result recorded elsewhere says
+	// nothing about this host.
+	if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
 		sp.Status, sp.Cached = Restore, res
 		sp.ResultDigest, sp.Values = res.Digest(), res.Values
 		switch {
@@ -291,6 +294,13 @@ func (pl *Planner) getenv(name string) (string, bool) {
 		return pl.Getenv(name)
 	}
 	return os.LookupEnv(name)
+}
+
+func (pl *Planner) peekUnlessEffect(n *Node, k cache.Key) *cache.Result {
+	if n.Effect() != "" {
+		return nil
+	}
+	return pl.peek(k)
 }
 
 func (pl *Planner) peek(k cache.Key) *cache.Result {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bottle-build/bottle/graph/config"
 	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/steps"
 )
 
 // Resolve finds the input files of the named steps and everything they need
@@ -93,13 +94,26 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, producers map[s
 			defer wg.Done()
 			for i := range work {
 				n := nodes[i]
-				if len(n.Inputs) == 0 {
+				finder, finds := n.Kind.(steps.InputFinder)
+				if len(n.Inputs) == 0 && !finds {
 					continue
 				}
-				exp, err := files.ExpandKnown(g.Root, n.Inputs, virtual, g.known)
-				if err != nil {
-					errs[i] = g.errorf(n, "inputs", "%v", err)
-					continue
+				exp := &files.Expansion{}
+				if len(n.Inputs) > 0 {
+					var err error
+					exp, err = files.ExpandKnown(g.Root, n.Inputs, virtual, g.known)
+					if err != nil {
+						errs[i] = g.errorf(n, "inputs", "%v", err)
+						continue
+					}
+				}
+				if finds {
+					implied, err := finder.ImpliedInputs(g.Root, n.StaticSpec)
+					if err != nil {
+						errs[i] = g.errorf(n, "", "%v", err)
+						continue
+					}
+					exp.Files = mergeSorted(exp.Files, implied)
 				}
 				exps[i] = exp
 			}
@@ -277,4 +291,28 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// mergeSorted merges two sorted lists of paths, dropping duplicates.
+func mergeSorted(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
 }

@@ -75,7 +75,7 @@ func (execKind) Effect() string    { return "" }
 func (execKind) NewSpec() any      { return new(ExecSpec) }
 func (execKind) Results() []string { return []string{"outputs"} }
 
-func (execKind) Outputs(spec any) []string {
+func (execKind) Outputs(step string, spec any) []string {
 	s := spec.(*ExecSpec)
 	out := make([]string, len(s.Outputs))
 	for i, o := range s.Outputs {

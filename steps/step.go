@@ -30,7 +30,16 @@ type Kind interface {
 	Effect() string
 	// Outputs lists the workspace paths the step declares it writes, from a
 	// spec whose references have been expanded.
-	Outputs(spec any) []string
+	Outputs(step string, spec any) []string
+}
+
+// InputFinder is a kind whose fields imply input files (image.build: the
+// files of its context that .dockerignore keeps, and its Dockerfile). It
+// only reads the workspace.
+type InputFinder interface {
+	// ImpliedInputs returns workspace-relative file paths, sorted, from a
+	// spec whose var and env references have been expanded.
+	ImpliedInputs(root string, spec any) ([]string, error)
 }
 
 // Job is one step to run, with every reference in Spec replaced by its value.
@@ -60,6 +69,8 @@ type Runtime struct {
 	KillGrace time.Duration
 	// Hurry, when closed, cuts the grace period short (a second Ctrl-C).
 	Hurry <-chan struct{}
+
+	docker dockerConn
 }
 
 func (rt *Runtime) hurry() <-chan struct{} {
@@ -98,6 +109,8 @@ func Infos() map[string]config.KindInfo {
 // NewRunners builds a runner for every kind, for apply.
 func NewRunners(rt *Runtime) map[string]Runner {
 	return map[string]Runner{
-		"exec": &execRunner{rt: rt},
+		"exec":        &execRunner{rt: rt},
+		"image.build": &imageBuildRunner{rt: rt},
+		"image.save":  &imageSaveRunner{rt: rt},
 	}
 }

@@ -52,7 +52,9 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+goBin+string(os.PathListSeparator)+"/usr/local/bin:/usr/bin:/bin")
-			env.Setenv("BOTTLE_CACHE_DIR", filepath.Join(env.WorkDir, ".cache", "bottle"))
+			// The cache lives beside the workspace, not in it, so that a
+			// glob over the whole workspace never sees it.
+			env.Setenv("BOTTLE_CACHE_DIR", env.WorkDir+"-cache")
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
 			// Keep the Go build cache of the example pipelines warm across scripts.
@@ -61,9 +63,23 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("GOFLAGS", "-mod=mod")
 			env.Setenv("GOPROXY", "off")
+			if h := os.Getenv("DOCKER_HOST"); h != "" {
+				env.Setenv("DOCKER_HOST", h)
+			}
 			return nil
 		},
 		Cmds:                scriptCmds,
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "docker":
+				ok := haveDocker()
+				if !ok && required("docker") {
+					return false, fmt.Errorf("no Docker engine answers, and BOTTLE_TEST_REQUIRE=%s says it must (start dockerd)", os.Getenv("BOTTLE_TEST_REQUIRE"))
+				}
+				return ok, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		RequireExplicitExec: false,
 	})
 }
@@ -79,4 +95,3 @@ func goTool(t testing.TB) string {
 	return p
 }
 
-var _ = fmt.Sprintf

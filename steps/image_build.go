@@ -1,0 +1,267 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bottle-build/bottle/graph/config"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/moby/go-archive"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+func init() { register(imageBuildKind{}) }
+
+// ImageBuildSpec is the image.build kind's own fields.
+type ImageBuildSpec struct {
+	Context    string            `toml:"context"`    // workspace folder; default "."
+	Dockerfile string            `toml:"dockerfile"` // relative to the context; default "Dockerfile"
+	Tags       []string          `toml:"tags"`
+	BuildArgs  map[string]string `toml:"build_args"`
+	Target     string            `toml:"target"`
+	Platform   string            `toml:"platform"`
+	Labels     map[string]string `toml:"labels"`
+}
+
+func (s *ImageBuildSpec) contextDir() string {
+	if s.Context == "" {
+		return "."
+	}
+	return path.Clean(s.Context)
+}
+
+func (s *ImageBuildSpec) dockerfile() string {
+	if s.Dockerfile == "" {
+		return "Dockerfile"
+	}
+	return path.Clean(s.Dockerfile)
+}
+
+// Check validates the spec after decoding.
+func (s *ImageBuildSpec) Check() error {
+	var errs []error
+	if s.Context != "" && s.Context != "." && !strings.Contains(s.Context, "${") {
+		if err := CheckPath(s.Context); err != nil {
+			errs = append(errs, &config.FieldError{Field: "context", Msg: err.Error()})
+		}
+	}
+	if s.Dockerfile != "" && !strings.Contains(s.Dockerfile, "${") {
+		if err := CheckPath(s.Dockerfile); err != nil {
+			errs = append(errs, &config.FieldError{Field: "dockerfile", Msg: err.Error()})
+		}
+	}
+	for _, t := range s.Tags {
+		if t == "" {
+			errs = append(errs, &config.FieldError{Field: "tags", Msg: "empty tag"})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type imageBuildKind struct{}
+
+func (imageBuildKind) Name() string                      { return "image.build" }
+func (imageBuildKind) Version() int                      { return 1 }
+func (imageBuildKind) Effect() string                    { return "docker image" }
+func (imageBuildKind) NewSpec() any                      { return new(ImageBuildSpec) }
+func (imageBuildKind) Results() []string                 { return []string{"image_id"} }
+func (imageBuildKind) Outputs(step string, spec any) []string { return nil }
+
+// dockerignore reads the context's .dockerignore into a matcher; nil when
+// there is none.
+func dockerignore(contextAbs string) ([]string, *patternmatcher.PatternMatcher, error) {
+	f, err := os.Open(filepath.Join(contextAbs, ".dockerignore"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading .dockerignore: %w", err)
+	}
+	return patterns, pm, nil
+}
+
+// ImpliedInputs lists the files of the context that .dockerignore keeps,
+// plus .dockerignore and the Dockerfile: the same matcher decides what goes
+// into the build context, so the key and the context never disagree.
+func (imageBuildKind) ImpliedInputs(root string, spec any) ([]string, error) {
+	s := spec.(*ImageBuildSpec)
+	ctxRel := s.contextDir()
+	if strings.Contains(ctxRel, "\x00") || strings.Contains(s.dockerfile(), "\x00") {
+		return nil, errors.New("context and dockerfile cannot use another step's results")
+	}
+	ctxAbs := filepath.Join(root, filepath.FromSlash(ctxRel))
+	fi, err := os.Stat(ctxAbs)
+	if err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("build context %q is not a folder of the workspace", ctxRel)
+	}
+	_, pm, err := dockerignore(ctxAbs)
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{".dockerignore": true, s.dockerfile(): true}
+	if _, err := os.Stat(filepath.Join(ctxAbs, filepath.FromSlash(s.dockerfile()))); err != nil {
+		return nil, fmt.Errorf("no Dockerfile %q in the build context %q", s.dockerfile(), ctxRel)
+	}
+	var out []string
+	err = filepath.WalkDir(ctxAbs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(ctxAbs, p)
+		rel = filepath.ToSlash(rel)
+		if rel == "." {
+			return nil
+		}
+		if d.IsDir() {
+			if ctxRel == "." && (rel == ".bottle" || rel == ".git") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !keep[rel] && pm != nil {
+			if excluded, _ := pm.MatchesOrParentMatches(rel); excluded {
+				return nil
+			}
+		}
+		if t := d.Type(); t.IsRegular() || t&fs.ModeSymlink != 0 {
+			out = append(out, path.Join(ctxRel, rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the build context: %w", err)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+type imageBuildRunner struct{ rt *Runtime }
+
+// Run builds the image through the Docker Engine API with the legacy
+// builder (readable output, engines from 20.10 on), streaming its output to
+// the step's log.
+func (r *imageBuildRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
+	s := job.Spec.(*ImageBuildSpec)
+	cli, err := r.rt.Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctxAbs := filepath.Join(job.Workspace, filepath.FromSlash(s.contextDir()))
+	patterns, _, err := dockerignore(ctxAbs)
+	if err != nil {
+		return nil, err
+	}
+	// .dockerignore and the Dockerfile always travel, as docker build does.
+	if len(patterns) > 0 {
+		patterns = append(patterns, "!.dockerignore", "!"+s.dockerfile())
+	}
+	tar, err := archive.TarWithOptions(ctxAbs, &archive.TarOptions{ExcludePatterns: patterns})
+	if err != nil {
+		return nil, fmt.Errorf("packing the build context: %w", err)
+	}
+	defer tar.Close()
+	args := map[string]*string{}
+	for k, v := range s.BuildArgs {
+		args[k] = &v
+	}
+	resp, err := cli.ImageBuild(ctx, tar, build.ImageBuildOptions{
+		Tags:        s.Tags,
+		Dockerfile:  s.dockerfile(),
+		BuildArgs:   args,
+		Target:      s.Target,
+		Platform:    s.Platform,
+		Labels:      s.Labels,
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building: %w", err)
+	}
+	defer resp.Body.Close()
+	id, err := readBuildStream(resp.Body, job.Log)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		insp, err := cli.ImageInspect(ctx, firstOr(s.Tags, ""))
+		if err != nil {
+			return nil, fmt.Errorf("the engine did not say which image it built")
+		}
+		id = insp.ID
+	}
+	fmt.Fprintf(job.Log, "built %s\n", id)
+	return &Outcome{Values: map[string]string{"image_id": id}}, nil
+}
+
+func firstOr(list []string, d string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return d
+}
+
+// BuildError is a failing build instruction, with its exit code.
+type BuildError struct {
+	Msg  string
+	Code int
+}
+
+func (e *BuildError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("%s (exit code %d)", e.Msg, e.Code)
+	}
+	return e.Msg
+}
+
+// readBuildStream copies the build's text to log and returns the image ID
+// from the Aux message. A failing RUN answers HTTP 200 and reports its error
+// in the stream.
+func readBuildStream(body io.Reader, log io.Writer) (string, error) {
+	dec := json.NewDecoder(body)
+	id := ""
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return id, nil
+		} else if err != nil {
+			return "", fmt.Errorf("reading the build's output: %w", err)
+		}
+		if m.Stream != "" {
+			io.WriteString(log, m.Stream)
+		}
+		if m.Status != "" {
+			fmt.Fprintln(log, m.Status)
+		}
+		if m.Error != nil {
+			fmt.Fprintln(log, m.Error.Message)
+			return "", &BuildError{Msg: strings.TrimSpace(m.Error.Message), Code: m.Error.Code}
+		}
+		if m.Aux != nil {
+			var res build.Result
+			if json.Unmarshal(*m.Aux, &res) == nil && res.ID != "" {
+				id = res.ID
+			}
+		}
+	}
+}
