@@ -48,6 +48,10 @@ type Planner struct {
 	Replace map[string]bool
 	// Debug, when set, receives every key line hashed (BOTTLE_DEBUG=hash).
 	Debug io.Writer
+	// Probe, set only for --refresh, reports whether the effect a step of
+	// kind left (described by its recorded values) still exists. It reads
+	// the outside world and changes nothing.
+	Probe func(kind string, values map[string]string) (bool, error)
 
 	outputs map[string]files.Entry // output files as planning found them
 }
@@ -240,6 +244,17 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 	}
 	if prev != nil && prev.Key == sp.Key {
 		why, ok := pl.intact(prev)
+		if ok && n.Effect() != "" && pl.Probe != nil {
+			exists, err := pl.Probe(n.Kind.Name(), prev.Values)
+			if err != nil {
+				return fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
+			}
+			if !exists {
+				// The effect went away behind bottle's back: run again.
+				sp.Status, sp.Reason = Run, n.Effect()+" missing"
+				return nil
+			}
+		}
 		sp.Intact = ok
 		if ok {
 			sp.Status = UpToDate

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/graph/config"
+	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/moby/go-archive"
@@ -264,4 +265,25 @@ func readBuildStream(body io.Reader, log io.Writer) (string, error) {
 			}
 		}
 	}
+}
+
+type imageProbe struct{ rt *Runtime }
+
+// Exists reports whether the engine still has the built image.
+func (p *imageProbe) Exists(ctx context.Context, values map[string]string) (bool, error) {
+	id := values["image_id"]
+	if id == "" {
+		return false, nil
+	}
+	cli, err := p.rt.Docker(ctx)
+	if err != nil {
+		return false, err
+	}
+	if _, err := cli.ImageInspect(ctx, id); err != nil {
+		if errdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("inspecting image %s: %w", id, err)
+	}
+	return true, nil
 }

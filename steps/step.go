@@ -114,3 +114,17 @@ func NewRunners(rt *Runtime) map[string]Runner {
 		"image.save":  &imageSaveRunner{rt: rt},
 	}
 }
+
+// A Prober checks that a kind's effect still exists, for --refresh. It only
+// reads: an engine, a registry, a list of machines.
+type Prober interface {
+	Exists(ctx context.Context, values map[string]string) (bool, error)
+}
+
+// NewProbes builds a prober for every kind with an effect, for
+// plan --refresh.
+func NewProbes(rt *Runtime) map[string]Prober {
+	return map[string]Prober{
+		"image.build": &imageProbe{rt: rt},
+	}
+}

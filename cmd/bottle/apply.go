@@ -31,6 +31,7 @@ func (a *app) applyCmd() *ffcli.Command {
 	yes := fs.Bool("yes", false, "apply without asking")
 	jobs := fs.Int("j", 0, "run up to `N` steps at once (default: settings.jobs, else the number of CPUs)")
 	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
+	refresh := fs.Bool("refresh", false, "check that effects still exist and redo the missing ones")
 	var replace stringList
 	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
 	return &ffcli.Command{
@@ -55,12 +56,12 @@ EXAMPLES
 		FlagSet: fs,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
-			return a.apply(ctx, args, *yes, *jobs, *keepGoing, replace)
+			return a.apply(ctx, args, *yes, *jobs, *keepGoing, *refresh, replace)
 		},
 	}
 }
 
-func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keepGoing bool, replace []string) error {
+func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keepGoing, refresh bool, replace []string) error {
 	root, err := a.workspaceDir()
 	if err != nil {
 		return err
@@ -92,6 +93,10 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	}
 	defer ws.state.Close()
 	pl := ws.planner(replace)
+	rt := &steps.Runtime{KillGrace: 5 * time.Second, Hurry: a.hurry}
+	if refresh {
+		ws.refresh(ctx, pl, rt)
+	}
 	for _, r := range replace {
 		if ws.g.Node(r) == nil {
 			return usageErr("--replace %s: no such step", r)
@@ -148,11 +153,12 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 		}
 		grace = d
 	}
+	rt.KillGrace = grace
 	progress := apply.NewProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
 	ap := &apply.Applier{
 		Planner:  pl,
 		Store:    store,
-		Runners:  steps.NewRunners(&steps.Runtime{KillGrace: grace, Hurry: a.hurry}),
+		Runners:  steps.NewRunners(rt),
 		State:    ws.state,
 		Progress: progress,
 		Hold:     hold,

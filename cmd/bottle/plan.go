@@ -9,6 +9,7 @@ import (
 
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -17,6 +18,7 @@ func (a *app) planCmd() *ffcli.Command {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: README, 'Plan JSON')")
 	out := fs.String("o", "", "save the plan to `FILE` for 'bottle apply FILE'")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when anything would run or be restored, 0 when all is up to date")
+	refresh := fs.Bool("refresh", false, "check that effects still exist (images in the engine, ...) and plan to redo the missing ones")
 	return &ffcli.Command{
 		Name:       "plan",
 		ShortUsage: "bottle plan [flags] [STEP...]",
@@ -38,7 +40,8 @@ EXAMPLES
   bottle plan -v bin               also list up-to-date steps
   bottle plan --json | jq '.steps[] | select(.status=="run") | .name'
   bottle plan -o plan.json         then: bottle apply plan.json
-  bottle plan --detailed-exitcode  in CI: 2 means something is out of date`),
+  bottle plan --detailed-exitcode  in CI: 2 means something is out of date
+  bottle plan --refresh            also check that images, ... still exist`),
 		FlagSet: fs,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
@@ -46,7 +49,11 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			plan, err := ws.planner(nil).Plan(args)
+			pl := ws.planner(nil)
+			if *refresh {
+				ws.refresh(ctx, pl, &steps.Runtime{})
+			}
+			plan, err := pl.Plan(args)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
 )
 
 // workspace is a loaded pipeline with its bookkeeping.
@@ -121,6 +123,20 @@ func (ws *workspace) planner(replace []string) *graph.Planner {
 		}
 	}
 	return pl
+}
+
+// refresh gives the planner a way to check that effects still exist (the
+// image in the engine, ...): plan and apply --refresh. Without it, planning
+// never contacts anything.
+func (ws *workspace) refresh(ctx context.Context, pl *graph.Planner, rt *steps.Runtime) {
+	probes := steps.NewProbes(rt)
+	pl.Probe = func(kind string, values map[string]string) (bool, error) {
+		p := probes[kind]
+		if p == nil {
+			return true, nil
+		}
+		return p.Exists(ctx, values)
+	}
 }
 
 // saveIndex keeps the hashes computed while planning; it writes only under
