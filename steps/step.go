@@ -98,6 +98,7 @@ func Infos() map[string]config.KindInfo {
 // NewRunners builds a runner for every kind, for apply.
 func NewRunners(rt *Runtime) map[string]Runner {
 	return map[string]Runner{
-		"exec": &execRunner{rt: rt},
+		"exec":       &execRunner{rt: rt},
+		"image.push": &imagePushRunner{rt: rt},
 	}
 }
