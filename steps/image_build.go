@@ -72,11 +72,11 @@ func (s *ImageBuildSpec) Check() error {
 
 type imageBuildKind struct{}
 
-func (imageBuildKind) Name() string                      { return "image.build" }
-func (imageBuildKind) Version() int                      { return 1 }
-func (imageBuildKind) Effect() string                    { return "docker image" }
-func (imageBuildKind) NewSpec() any                      { return new(ImageBuildSpec) }
-func (imageBuildKind) Results() []string                 { return []string{"image_id"} }
+func (imageBuildKind) Name() string                           { return "image.build" }
+func (imageBuildKind) Version() int                           { return 1 }
+func (imageBuildKind) Effect() string                         { return "docker image" }
+func (imageBuildKind) NewSpec() any                           { return new(ImageBuildSpec) }
+func (imageBuildKind) Results() []string                      { return []string{"image_id"} }
 func (imageBuildKind) Outputs(step string, spec any) []string { return nil }
 
 // dockerignore reads the context's .dockerignore into a matcher; nil when

@@ -112,6 +112,7 @@ func NewRunners(rt *Runtime) map[string]Runner {
 		"exec":        &execRunner{rt: rt},
 		"image.build": &imageBuildRunner{rt: rt},
 		"image.save":  &imageSaveRunner{rt: rt},
+		"image.push":  &imagePushRunner{rt: rt},
 	}
 }
 

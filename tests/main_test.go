@@ -68,7 +68,7 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
-		Cmds:                scriptCmds,
+		Cmds: scriptCmds,
 		Condition: func(cond string) (bool, error) {
 			switch cond {
 			case "docker":
@@ -94,4 +94,3 @@ func goTool(t testing.TB) string {
 	}
 	return p
 }
-
