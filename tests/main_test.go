@@ -63,6 +63,9 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("GOFLAGS", "-mod=mod")
 			env.Setenv("GOPROXY", "off")
+			if r, ok := testRegistry(); ok {
+				env.Setenv("REGISTRY", r)
+			}
 			if h := os.Getenv("DOCKER_HOST"); h != "" {
 				env.Setenv("DOCKER_HOST", h)
 			}
@@ -75,6 +78,12 @@ func TestScripts(t *testing.T) {
 				ok := haveDocker()
 				if !ok && required("docker") {
 					return false, fmt.Errorf("no Docker engine answers, and BOTTLE_TEST_REQUIRE=%s says it must (start dockerd)", os.Getenv("BOTTLE_TEST_REQUIRE"))
+				}
+				return ok, nil
+			case "registry":
+				addr, ok := testRegistry()
+				if !ok && required("registry") {
+					return false, fmt.Errorf("no registry answers at BOTTLE_TEST_REGISTRY=%q, and BOTTLE_TEST_REQUIRE=%s says it must (start docker-registry on loopback)", addr, os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return ok, nil
 			}
