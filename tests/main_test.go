@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -66,6 +67,9 @@ func TestScripts(t *testing.T) {
 			if r, ok := testRegistry(); ok {
 				env.Setenv("REGISTRY", r)
 			}
+			// A name no earlier run used, for repositories in a registry
+			// that outlives the test.
+			env.Setenv("RUN_ID", fmt.Sprintf("r%d", time.Now().UnixNano()))
 			if h := os.Getenv("DOCKER_HOST"); h != "" {
 				env.Setenv("DOCKER_HOST", h)
 			}
