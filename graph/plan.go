@@ -12,6 +12,7 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/steps"
 )
 
 // Status is what apply will do with a step.
@@ -51,7 +52,7 @@ type Planner struct {
 	// Probe, set only for --refresh, reports whether the effect a step of
 	// kind left (described by its recorded values) still exists. It reads
 	// the outside world and changes nothing.
-	Probe func(kind string, values map[string]string) (bool, error)
+	Probe func(kind, key string, values map[string]string) (bool, error)
 
 	outputs map[string]files.Entry // output files as planning found them
 }
@@ -245,7 +246,7 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 	if prev != nil && prev.Key == sp.Key {
 		why, ok := pl.intact(prev)
 		if ok && n.Effect() != "" && pl.Probe != nil {
-			exists, err := pl.Probe(n.Kind.Name(), prev.Values)
+			exists, err := pl.Probe(n.Kind.Name(), prev.Key.String(), prev.Values)
 			if err != nil {
 				return fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
 			}
@@ -289,6 +290,10 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 		return nil
 	}
 	sp.Status = Run
+	if r, ok := n.Kind.(steps.Replacer); ok && r.Replaces() && prev != nil {
+		// The effect made with the old key is removed first.
+		sp.Status = Replace
+	}
 	switch {
 	case prev == nil:
 		sp.Reason = "new"

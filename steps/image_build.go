@@ -270,7 +270,7 @@ func readBuildStream(body io.Reader, log io.Writer) (string, error) {
 type imageProbe struct{ rt *Runtime }
 
 // Exists reports whether the engine still has the built image.
-func (p *imageProbe) Exists(ctx context.Context, values map[string]string) (bool, error) {
+func (p *imageProbe) Exists(ctx context.Context, key string, values map[string]string) (bool, error) {
 	id := values["image_id"]
 	if id == "" {
 		return false, nil

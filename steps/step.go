@@ -45,6 +45,7 @@ type InputFinder interface {
 // Job is one step to run, with every reference in Spec replaced by its value.
 type Job struct {
 	Step      string
+	Key       string // the step's key (hex): machine.create labels its machine with it
 	Workspace string // absolute path of the workspace
 	Spec      any
 	Env       []string      // the complete environment for a command
@@ -70,7 +71,16 @@ type Runtime struct {
 	// Hurry, when closed, cuts the grace period short (a second Ctrl-C).
 	Hurry <-chan struct{}
 
+	// Environ is the environment probes run smolvm with (PATH, HOME, ...).
+	Environ []string
+
 	docker dockerConn
+}
+
+// A Replacer is a kind whose effect a new key replaces (an existing machine
+// is deleted first): the plan says replace rather than run.
+type Replacer interface {
+	Replaces() bool
 }
 
 func (rt *Runtime) hurry() <-chan struct{} {
@@ -109,23 +119,26 @@ func Infos() map[string]config.KindInfo {
 // NewRunners builds a runner for every kind, for apply.
 func NewRunners(rt *Runtime) map[string]Runner {
 	return map[string]Runner{
-		"exec":        &execRunner{rt: rt},
-		"image.build": &imageBuildRunner{rt: rt},
-		"image.save":  &imageSaveRunner{rt: rt},
-		"image.push":  &imagePushRunner{rt: rt},
+		"exec":           &execRunner{rt: rt},
+		"image.build":    &imageBuildRunner{rt: rt},
+		"image.save":     &imageSaveRunner{rt: rt},
+		"image.push":     &imagePushRunner{rt: rt},
+		"pack":           &packRunner{rt: rt},
+		"machine.create": &machineCreateRunner{rt: rt},
 	}
 }
 
 // A Prober checks that a kind's effect still exists, for --refresh. It only
 // reads: an engine, a registry, a list of machines.
 type Prober interface {
-	Exists(ctx context.Context, values map[string]string) (bool, error)
+	Exists(ctx context.Context, key string, values map[string]string) (bool, error)
 }
 
 // NewProbes builds a prober for every kind with an effect, for
 // plan --refresh.
 func NewProbes(rt *Runtime) map[string]Prober {
 	return map[string]Prober{
-		"image.build": &imageProbe{rt: rt},
+		"image.build":    &imageProbe{rt: rt},
+		"machine.create": &machineProbe{rt: rt},
 	}
 }

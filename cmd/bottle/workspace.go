@@ -130,12 +130,15 @@ func (ws *workspace) planner(replace []string) *graph.Planner {
 // never contacts anything.
 func (ws *workspace) refresh(ctx context.Context, pl *graph.Planner, rt *steps.Runtime) {
 	probes := steps.NewProbes(rt)
-	pl.Probe = func(kind string, values map[string]string) (bool, error) {
+	if rt.Environ == nil {
+		rt.Environ = os.Environ()
+	}
+	pl.Probe = func(kind, key string, values map[string]string) (bool, error) {
 		p := probes[kind]
 		if p == nil {
 			return true, nil
 		}
-		return p.Exists(ctx, values)
+		return p.Exists(ctx, key, values)
 	}
 }
 

@@ -438,6 +438,7 @@ func (a *Applier) run(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan)
 	started := time.Now()
 	out, err := runner.Run(ctx, &steps.Job{
 		Step:      n.Name,
+		Key:       sp.Key.String(),
 		Workspace: a.root(),
 		Spec:      spec,
 		Env:       a.env(n),
