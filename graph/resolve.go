@@ -38,6 +38,7 @@ func (g *Graph) Resolve(names []string) ([]*Node, error) {
 		}
 	}
 	virtual := files.NewVirtual(outputs)
+	sort.Strings(outputs)
 
 	// Expand inputs, a wave of steps at a time: the steps named, then the
 	// steps they turn out to need, until no new step appears.
@@ -48,7 +49,7 @@ func (g *Graph) Resolve(names []string) ([]*Node, error) {
 	}
 	var errs []error
 	for len(wave) > 0 {
-		errs = append(errs, g.expandAll(wave, virtual, producers)...)
+		errs = append(errs, g.expandAll(wave, virtual, outputs, producers)...)
 		var next []*Node
 		for _, n := range wave {
 			for _, d := range n.Needs {
@@ -79,7 +80,7 @@ func (g *Graph) suggest(name string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, producers map[string]*Node) []error {
+func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node) []error {
 	errs := make([]error, len(nodes))
 	exps := make([]*files.Expansion, len(nodes))
 	var wg sync.WaitGroup
@@ -108,7 +109,7 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, producers map[s
 					}
 				}
 				if finds {
-					implied, err := finder.ImpliedInputs(g.Root, n.StaticSpec)
+					implied, err := finder.ImpliedInputs(g.Root, n.StaticSpec, outputs)
 					if err != nil {
 						errs[i] = g.errorf(n, "", "%v", err)
 						continue

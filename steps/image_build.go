@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,7 +105,7 @@ func dockerignore(contextAbs string) ([]string, *patternmatcher.PatternMatcher, 
 // ImpliedInputs lists the files of the context that .dockerignore keeps,
 // plus .dockerignore and the Dockerfile: the same matcher decides what goes
 // into the build context, so the key and the context never disagree.
-func (imageBuildKind) ImpliedInputs(root string, spec any) ([]string, error) {
+func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([]string, error) {
 	s := spec.(*ImageBuildSpec)
 	ctxRel := s.contextDir()
 	if strings.Contains(ctxRel, "\x00") || strings.Contains(s.dockerfile(), "\x00") {
@@ -152,8 +153,24 @@ func (imageBuildKind) ImpliedInputs(root string, spec any) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the build context: %w", err)
 	}
+	// Outputs of other steps inside the context go into the build too.
+	for _, p := range produced {
+		rel := p
+		if ctxRel != "." {
+			var ok bool
+			if rel, ok = strings.CutPrefix(p, ctxRel+"/"); !ok {
+				continue
+			}
+		}
+		if pm != nil && !keep[rel] {
+			if excluded, _ := pm.MatchesOrParentMatches(rel); excluded {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
 	sort.Strings(out)
-	return out, nil
+	return slices.Compact(out), nil
 }
 
 type imageBuildRunner struct{ rt *Runtime }

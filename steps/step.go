@@ -38,8 +38,10 @@ type Kind interface {
 // only reads the workspace.
 type InputFinder interface {
 	// ImpliedInputs returns workspace-relative file paths, sorted, from a
-	// spec whose var and env references have been expanded.
-	ImpliedInputs(root string, spec any) ([]string, error)
+	// spec whose var and env references have been expanded. produced lists
+	// the outputs other steps declare (sorted): those the kind would read
+	// count although they may not exist yet, which makes their steps needs.
+	ImpliedInputs(root string, spec any, produced []string) ([]string, error)
 }
 
 // Job is one step to run, with every reference in Spec replaced by its value.
