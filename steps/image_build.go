@@ -135,8 +135,8 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 			return nil
 		}
 		if d.IsDir() {
-			if ctxRel == "." && (rel == ".bottle" || rel == ".git") {
-				return filepath.SkipDir
+			if ctxRel == "." && rel == ".bottle" {
+				return filepath.SkipDir // bottle's bookkeeping; the tar leaves it out too
 			}
 			return nil
 		}
@@ -156,6 +156,9 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 	// Outputs of other steps inside the context go into the build too.
 	for _, p := range produced {
 		rel := p
+		if ctxRel == "." && strings.HasPrefix(p, ".bottle/") {
+			continue // never part of the context, as in the walk above
+		}
 		if ctxRel != "." {
 			var ok bool
 			if rel, ok = strings.CutPrefix(p, ctxRel+"/"); !ok {
@@ -189,9 +192,13 @@ func (r *imageBuildRunner) Run(ctx context.Context, job *Job) (*Outcome, error) 
 	if err != nil {
 		return nil, err
 	}
-	// .dockerignore and the Dockerfile always travel, as docker build does.
+	// .dockerignore and the Dockerfile always travel, as docker build does;
+	// bottle's own .bottle/ never does (ImpliedInputs leaves it out too).
 	if len(patterns) > 0 {
 		patterns = append(patterns, "!.dockerignore", "!"+s.dockerfile())
+	}
+	if s.contextDir() == "." {
+		patterns = append(patterns, ".bottle")
 	}
 	tar, err := archive.TarWithOptions(ctxAbs, &archive.TarOptions{ExcludePatterns: patterns})
 	if err != nil {
