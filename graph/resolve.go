@@ -271,6 +271,20 @@ func (g *Graph) cycleError(cyc []*Node) error {
 	for _, n := range cyc[:len(cyc)-1] {
 		fmt.Fprintf(&b, "\n\t%s:%d:%d: steps.%s", g.ConfigName, n.Step.Pos.Line, n.Step.Pos.Col, n.Name)
 	}
+	// An edge that comes from an input (not from needs) is the usual
+	// surprise: say which file makes it.
+	for i := 0; i+1 < len(cyc); i++ {
+		a, dep := cyc[i], cyc[i+1]
+		if !a.Implicit[dep.Name] {
+			continue
+		}
+		for _, p := range a.Produced {
+			if producerOf(p, outputsOf(dep)) == dep {
+				fmt.Fprintf(&b, "\n\t%s needs %s because its inputs include %s, an output of %s: exclude it (with ! in inputs, or in .dockerignore for a build context) to break the cycle", a.Name, dep.Name, p, dep.Name)
+				break
+			}
+		}
+	}
 	return &config.Error{File: g.ConfigName, Pos: cyc[0].Step.Pos, Path: "steps." + cyc[0].Name, Msg: b.String()}
 }
 
@@ -316,4 +330,12 @@ func mergeSorted(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+func outputsOf(n *Node) map[string]*Node {
+	m := make(map[string]*Node, len(n.Outputs))
+	for _, o := range n.Outputs {
+		m[o] = n
+	}
+	return m
 }
