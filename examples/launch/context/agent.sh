@@ -1,0 +1,1 @@
+echo "hello from $(/bin/busybox cat /etc/hostname)"
