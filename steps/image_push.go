@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bottle-build/bottle/graph/config"
@@ -291,4 +292,29 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
 	return n, err
+}
+
+type pushProbe struct{ rt *Runtime }
+
+// Exists reports whether the registry still has the pushed manifest (a
+// HEAD request). A push to an OCI layout is a folder bottle keeps in its
+// cache: it exists as far as a refresh is concerned.
+func (p *pushProbe) Exists(ctx context.Context, key string, values map[string]string) (bool, error) {
+	r := values["ref"]
+	if r == "" || strings.HasPrefix(r, OCIPrefix) {
+		return true, nil
+	}
+	ref, err := name.ParseReference(r)
+	if err != nil {
+		return false, fmt.Errorf("recorded reference %q: %w", r, err)
+	}
+	_, err = remote.Head(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking %s: %w", r, err)
+	}
+	return true, nil
 }

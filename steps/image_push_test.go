@@ -320,3 +320,45 @@ func TestImagePushKind(t *testing.T) {
 		}
 	}
 }
+
+// TestPushProbe: --refresh finds a manifest deleted from the registry.
+func TestPushProbe(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host + "/probe/app:v1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	pinned := host + "/probe/app@" + d.String()
+	p := &pushProbe{rt: &Runtime{}}
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   bool
+	}{
+		{"present", map[string]string{"ref": pinned}, true},
+		{"never pushed", map[string]string{"ref": host + "/probe/other@" + d.String()}, false},
+		{"oci layout", map[string]string{"ref": "oci:out/layout@" + d.String()}, true},
+	}
+	for _, tt := range tests {
+		got, err := p.Exists(context.Background(), "key", tt.values)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: Exists = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	// Deleted behind bottle's back.
+	pr, _ := name.ParseReference(pinned)
+	if err := remote.Delete(pr); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Exists(context.Background(), "key", map[string]string{"ref": pinned}); err != nil || got {
+		t.Errorf("after delete: Exists = %v, %v; want false", got, err)
+	}
+}

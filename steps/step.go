@@ -142,5 +142,6 @@ func NewProbes(rt *Runtime) map[string]Prober {
 	return map[string]Prober{
 		"image.build":    &imageProbe{rt: rt},
 		"machine.create": &machineProbe{rt: rt},
+		"image.push":     &pushProbe{rt: rt},
 	}
 }
