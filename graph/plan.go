@@ -317,7 +317,7 @@ func (pl *Planner) getenv(name string) (string, bool) {
 }
 
 func (pl *Planner) peekUnlessEffect(n *Node, k cache.Key) *cache.Result {
-	if n.Effect() != "" {
+	if sh, ok := n.Kind.(steps.Shareable); n.Effect() != "" && !(ok && sh.Shareable()) {
 		return nil
 	}
 	return pl.peek(k)

@@ -17,6 +17,7 @@ import (
 	"github.com/bottle-build/bottle/graph/config"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/moby/go-archive"
 	"github.com/moby/patternmatcher"
@@ -73,12 +74,22 @@ func (s *ImageBuildSpec) Check() error {
 
 type imageBuildKind struct{}
 
-func (imageBuildKind) Name() string                           { return "image.build" }
-func (imageBuildKind) Version() int                           { return 1 }
-func (imageBuildKind) Effect() string                         { return "docker image" }
-func (imageBuildKind) NewSpec() any                           { return new(ImageBuildSpec) }
-func (imageBuildKind) Results() []string                      { return []string{"image_id"} }
-func (imageBuildKind) Outputs(step string, spec any) []string { return nil }
+func (imageBuildKind) Name() string      { return "image.build" }
+func (imageBuildKind) Version() int      { return 1 }
+func (imageBuildKind) Effect() string    { return "docker image" }
+func (imageBuildKind) NewSpec() any      { return new(ImageBuildSpec) }
+func (imageBuildKind) Results() []string { return []string{"image_id"} }
+func (imageBuildKind) Outputs(step string, spec any) []string {
+	return []string{archivePath(step)}
+}
+
+// Shareable: a cached build is recreated on any engine by loading its
+// archive, so it need not be built again.
+func (imageBuildKind) Shareable() bool { return true }
+
+// archivePath is where image.build keeps the image's archive: an output, so
+// the cache holds it and a restore brings it back for a load.
+func archivePath(step string) string { return ".bottle/out/" + step + ".image.tar" }
 
 // dockerignore reads the context's .dockerignore into a matcher; nil when
 // there is none.
@@ -236,7 +247,71 @@ func (r *imageBuildRunner) Run(ctx context.Context, job *Job) (*Outcome, error) 
 		id = insp.ID
 	}
 	fmt.Fprintf(job.Log, "built %s\n", id)
+	if err := saveArchive(ctx, cli, id, s.Tags, filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))); err != nil {
+		return nil, err
+	}
 	return &Outcome{Values: map[string]string{"image_id": id}}, nil
+}
+
+// saveArchive writes the image (with its tags) as a docker-save archive.
+func saveArchive(ctx context.Context, cli *client.Client, id string, tags []string, dst string) error {
+	names := tags
+	if len(names) == 0 {
+		names = []string{id}
+	}
+	rc, err := cli.ImageSave(ctx, names)
+	if err != nil {
+		return fmt.Errorf("keeping the image's archive: %w", err)
+	}
+	defer rc.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, rc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("keeping the image's archive: %w", err)
+	}
+	return nil
+}
+
+// Restore loads the image from its restored archive when the engine lacks
+// it: a cache hit on another engine costs a load, not a build.
+func (r *imageBuildRunner) Restore(ctx context.Context, job *Job, values map[string]string) error {
+	s := job.Spec.(*ImageBuildSpec)
+	cli, err := r.rt.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	id := values["image_id"]
+	if _, err := cli.ImageInspect(ctx, id); err == nil {
+		fmt.Fprintf(job.Log, "the engine has %s already\n", id)
+	} else {
+		f, err := os.Open(filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step))))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		resp, err := cli.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
+		if err != nil {
+			return fmt.Errorf("loading the image: %w", err)
+		}
+		io.Copy(job.Log, resp.Body)
+		resp.Body.Close()
+		fmt.Fprintf(job.Log, "loaded %s from the cache\n", id)
+	}
+	for _, t := range s.Tags {
+		if err := cli.ImageTag(ctx, id, t); err != nil {
+			return fmt.Errorf("tagging %s as %s: %w", id, t, err)
+		}
+	}
+	return nil
 }
 
 func firstOr(list []string, d string) string {

@@ -79,6 +79,19 @@ type Runtime struct {
 	docker dockerConn
 }
 
+// A Restorer is a runner whose effect can be recreated from its cached
+// result without redoing the work (image.build loads the image archive it
+// kept). Apply calls it after restoring the result's files.
+type Restorer interface {
+	Restore(ctx context.Context, job *Job, values map[string]string) error
+}
+
+// A Shareable kind has an effect that a cached result can recreate on any
+// host (through its Restorer), so planning may restore it.
+type Shareable interface {
+	Shareable() bool
+}
+
 // A Replacer is a kind whose effect a new key replaces (an existing machine
 // is deleted first): the plan says replace rather than run.
 type Replacer interface {

@@ -311,6 +311,9 @@ func (a *Applier) do(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan) 
 	if sp.Status == graph.Restore && sp.Cached != nil {
 		err := a.restore(sp)
 		if err == nil {
+			err = a.recreate(ctx, plan, sp)
+		}
+		if err == nil {
 			os.Remove(filepath.Join(a.Planner.Graph.Root, logRel(sp.Node.Name)))
 			return &outcome{sp: sp, status: "restored", res: sp.Cached, dur: time.Since(start)}
 		}
@@ -325,6 +328,26 @@ func (a *Applier) do(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan) 
 	o := a.run(ctx, plan, sp)
 	o.dur = time.Since(start)
 	return o
+}
+
+// recreate asks the runner to bring back the effect of a restored result
+// (image.build loads its archive into the engine).
+func (a *Applier) recreate(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan) error {
+	n := sp.Node
+	rs, ok := a.Runners[n.Kind.Name()].(steps.Restorer)
+	if !ok {
+		return nil
+	}
+	spec, err := a.expand(plan, n)
+	if err != nil {
+		return err
+	}
+	var log strings.Builder
+	err = rs.Restore(ctx, &steps.Job{Step: n.Name, Key: sp.Key.String(), Workspace: a.root(), Spec: spec, Env: a.env(n), Log: &log}, sp.Cached.Values)
+	if err != nil {
+		return fmt.Errorf("recreating its %s: %w", n.Effect(), err)
+	}
+	return nil
 }
 
 func (a *Applier) root() string { return a.Planner.Graph.Root }
@@ -421,13 +444,7 @@ func (a *Applier) run(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan)
 		return fail(fmt.Errorf("creating log: %w", err))
 	}
 	defer logf.Close()
-	spec, err := config.ExpandSpec(n.Step.Spec, a.Planner.Graph.StaticRefs(a.Planner.LookupEnv, func(r config.Ref) (string, error) {
-		dp := plan.Step(r.Name)
-		if dp == nil {
-			return "", fmt.Errorf("step %s is not part of this run", r.Name)
-		}
-		return dp.Values[r.Field], nil
-	}))
+	spec, err := a.expand(plan, n)
 	if err != nil {
 		return fail(err)
 	}
@@ -606,4 +623,15 @@ func tail(path string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
+}
+
+// expand fills in a step's references for running it.
+func (a *Applier) expand(plan *graph.Plan, n *graph.Node) (any, error) {
+	return config.ExpandSpec(n.Step.Spec, a.Planner.Graph.StaticRefs(a.Planner.LookupEnv, func(r config.Ref) (string, error) {
+		dp := plan.Step(r.Name)
+		if dp == nil {
+			return "", fmt.Errorf("step %s is not part of this run", r.Name)
+		}
+		return dp.Values[r.Field], nil
+	}))
 }
