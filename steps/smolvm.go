@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -16,8 +17,15 @@ import (
 type smolvm struct {
 	bin string   // "smolvm" unless the step's smolvm field says otherwise
 	dir string   // the workspace
-	env []string // the step's environment
+	env []string // the step's environment, looked in for PATH
 	log io.Writer
+}
+
+// environ is what smolvm runs with: the host's environment (its state lives
+// where SMOLVM_DATA_DIR and HOME say; its registry credentials where
+// DOCKER_CONFIG says), then the step's own variables.
+func (s *smolvm) environ() []string {
+	return append(os.Environ(), s.env...)
 }
 
 const smolvmHelp = "install smolvm (https://github.com/smol-machines/smolvm/releases) or name its binary in the step's smolvm field"
@@ -47,7 +55,7 @@ func (s *smolvm) run(ctx context.Context, args ...string) ([]byte, error) {
 	}
 	var stdout bytes.Buffer
 	cmd := exec.CommandContext(ctx, p, args...)
-	cmd.Env = s.env
+	cmd.Env = s.environ()
 	cmd.Dir = s.dir
 	cmd.Stdout = io.MultiWriter(&stdout, s.log)
 	cmd.Stderr = s.log

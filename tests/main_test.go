@@ -42,6 +42,12 @@ func buildBottle(t testing.TB) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("building bottle: %v\n%s", err, out.String())
 	}
+	// The fake smolvm, on PATH as smolvm (the real one cannot run here).
+	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "smolvm"), "github.com/bottle-build/bottle/tests/smolvmfake")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("building the fake smolvm: %v\n%s", err, out.String())
+	}
 	binDir = dir
 	return dir
 }
@@ -67,6 +73,8 @@ func TestScripts(t *testing.T) {
 			if r, ok := testRegistry(); ok {
 				env.Setenv("REGISTRY", r)
 			}
+			env.Setenv("SMOLVM_DATA_DIR", filepath.Join(env.WorkDir, ".smolvm"))
+			env.Setenv("SMOLVM_FAKE_LOG", filepath.Join(env.WorkDir, "smolvm.argv"))
 			// A name no earlier run used, for repositories in a registry
 			// that outlives the test.
 			env.Setenv("RUN_ID", fmt.Sprintf("r%d", time.Now().UnixNano()))
