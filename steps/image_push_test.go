@@ -3,9 +3,11 @@ package steps
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -360,5 +362,40 @@ func TestPushProbe(t *testing.T) {
 	}
 	if got, err := p.Exists(context.Background(), "key", map[string]string{"ref": pinned}); err != nil || got {
 		t.Errorf("after delete: Exists = %v, %v; want false", got, err)
+	}
+}
+
+// TestImagePushCredentials: a registry that wants a login refuses the push
+// without credentials, and takes it with the ones in the Docker config
+// ($DOCKER_CONFIG/config.json), as docker login writes them.
+func TestImagePushCredentials(t *testing.T) {
+	w := newPushWorkspace(t)
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "bottle" || p != "s3cret" {
+			rw.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(rw, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		reg.ServeHTTP(rw, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	to := host + "/private/app:v1"
+
+	if _, _, _, err := w.push(t, ImagePushSpec{From: "image.tar", To: to}); err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(strings.ToLower(err.Error()), "unauthorized") {
+		t.Fatalf("push without credentials: err = %v, want an authorization failure", err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte("bottle:s3cret"))
+	cfg := `{"auths": {"` + host + `": {"auth": "` + auth + `"}}}`
+	if err := os.WriteFile(filepath.Join(os.Getenv("DOCKER_CONFIG"), "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, n, err := w.push(t, ImagePushSpec{From: "image.tar", To: to})
+	if err != nil {
+		t.Fatalf("push with credentials: %v", err)
+	}
+	if n <= 0 || !strings.HasPrefix(out.Values["digest"], "sha256:") {
+		t.Errorf("uploaded %d bytes, digest %q", n, out.Values["digest"])
 	}
 }
