@@ -143,3 +143,34 @@ func TestPromptOnTerminal(t *testing.T) {
 		}
 	})
 }
+
+// TestDockerOutputStaysInTheLog: what a Docker build prints goes to the
+// step's log, never onto the terminal, and nothing is built before the
+// answer.
+func TestDockerOutputStaysInTheLog(t *testing.T) {
+	if !haveDocker() {
+		if required("docker") {
+			t.Fatal("no Docker engine answers, and BOTTLE_TEST_REQUIRE says it must")
+		}
+		t.Skip("no Docker engine")
+	}
+	ws, c := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte("FROM scratch\nCOPY hello.txt /hello.txt\n"), 0o644)
+	os.WriteFile(filepath.Join(ws, "hello.txt"), []byte("hello\n"), 0o644)
+	os.WriteFile(filepath.Join(ws, "bottle.toml"), []byte("[steps.build]\nkind = \"image.build\"\ntags = [\"bottle-pty-test:dev\"]\n"), 0o644)
+	code, screen := runOnTerminal(t, ws, c, "no\r")
+	if code != 1 || strings.Contains(screen, "Step 1/") {
+		t.Fatalf("answered no: exit %d, and the build must not have started:\n%s", code, screen)
+	}
+	code, screen = runOnTerminal(t, ws, c, "y\r")
+	if code != 0 || !strings.Contains(screen, "Apply complete") {
+		t.Fatalf("exit %d:\n%s", code, screen)
+	}
+	if strings.Contains(screen, "Step 1/") || strings.Contains(screen, "Successfully built") {
+		t.Errorf("the build's output reached the terminal:\n%s", screen)
+	}
+	log, _ := os.ReadFile(filepath.Join(ws, ".bottle", "logs", "build.log"))
+	if !strings.Contains(string(log), "Step 1/2 : FROM scratch") {
+		t.Errorf("the build's output is not in its log:\n%s", log)
+	}
+}
