@@ -406,18 +406,22 @@ func packCreate(args []string, usage string, stdout, stderr io.Writer) error {
 		Platform:   p.get("oci-platform"),
 	}
 	payload := append([]byte("fake smolmachine rootfs for "+m.Digest+"\n"), manifest...)
-	side, err := fakesmol.Encode(payload, m)
-	if err != nil {
-		return err
-	}
 	stub := []byte("#!/bin/sh\n# smolvm stub (fake) for " + image + " " + m.Digest + "\necho 'this is a fake smolvm stub' >&2\nexit 1\n")
 	fmt.Fprintf(stdout, "Packing %s...\n", image)
 	if p.has("single-file") {
-		if err := writeAtomic(output, append(stub, side...), 0o755); err != nil {
+		single, err := fakesmol.Encode(stub, payload, m)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(output, single, 0o755); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Packed: %s\n", output)
 		return nil
+	}
+	side, err := fakesmol.Encode(nil, payload, m)
+	if err != nil {
+		return err
 	}
 	if err := writeAtomic(output, stub, 0o755); err != nil {
 		return err
@@ -482,7 +486,7 @@ func withState(mustExist bool, f func(ms map[string]*machine) (bool, error)) err
 		return err
 	}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) && mustExist {
-				_, err := f(map[string]*machine{})
+		_, err := f(map[string]*machine{})
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -51,22 +51,25 @@ type Manifest struct {
 	Platform   string `json:"platform,omitempty"`
 }
 
-// Encode returns payload + manifest JSON + footer. The same inputs give the
-// same bytes.
-func Encode(payload []byte, m Manifest) ([]byte, error) {
+// Encode returns prefix + payload + manifest JSON + footer, with the
+// footer's offsets counted from the start of prefix (a sidecar has no
+// prefix; a --single-file stub has the launcher script). The same inputs
+// give the same bytes.
+func Encode(prefix, payload []byte, m Manifest) ([]byte, error) {
 	mj, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
+	b.Write(prefix)
 	b.Write(payload)
 	b.Write(mj)
 	f := make([]byte, FooterSize)
 	copy(f, Magic)
 	binary.LittleEndian.PutUint32(f[8:], FormatVersion)
-	binary.LittleEndian.PutUint64(f[16:], uint64(len(payload)))
+	binary.LittleEndian.PutUint64(f[16:], uint64(len(prefix)+len(payload)))
 	binary.LittleEndian.PutUint64(f[24:], uint64(len(mj)))
-	binary.LittleEndian.PutUint64(f[32:], 0)
+	binary.LittleEndian.PutUint64(f[32:], uint64(len(prefix)))
 	binary.LittleEndian.PutUint64(f[40:], uint64(len(payload)))
 	b.Write(f)
 	return b.Bytes(), nil
