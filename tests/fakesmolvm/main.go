@@ -163,12 +163,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		sort.Strings(list)
 		return helpRequested{strings.Join(list, "\n")}
 	}
-	if group == "machine" && sub == "list" {
-		sub = "ls"
-	}
-	if group == "machine" && (sub == "rm" || sub == "remove") {
-		sub = "delete"
-	}
 	cmd := group + " " + sub
 	usage, ok := usages[cmd]
 	if !ok {
@@ -329,7 +323,7 @@ const (
 func packCreate(args []string, usage string, stdout, stderr io.Writer) error {
 	p, err := parseFlags(args, usage,
 		flagSpec{long: "image", value: true, metavar: "IMAGE"},
-		flagSpec{long: "output", short: "o", value: true, metavar: "OUTPUT"},
+		flagSpec{long: "output", value: true, metavar: "OUTPUT"},
 		flagSpec{long: "cpus", value: true, metavar: "CPUS"},
 		flagSpec{long: "mem", value: true, metavar: "MEM"},
 		flagSpec{long: "single-file"},
@@ -660,7 +654,10 @@ func machineDelete(args []string, usage string, stdin io.Reader, stdout, stderr 
 		}
 		if !p.has("force") {
 			fmt.Fprintf(stderr, "Delete machine '%s'? [y/N]: ", n)
-			line, _ := bufio.NewReader(stdin).ReadString('\n')
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil {
+				fmt.Fprintln(stderr) // EOF: end the prompt's line
+			}
 			if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 				fmt.Fprintln(stdout, "Cancelled")
 				return false, nil
