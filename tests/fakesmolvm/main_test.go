@@ -18,6 +18,9 @@ import (
 	"github.com/bottle-build/bottle/tests/fakesmolvm/fakesmol"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -580,5 +583,64 @@ func TestConcurrentCreates(t *testing.T) {
 	}
 	if got := len(ls(t, e)); got != n+1 {
 		t.Errorf("%d machines, want %d", got, n+1)
+	}
+}
+
+func TestPackIndexPlatform(t *testing.T) {
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(128, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	ref := regHost + "/pack/multi:v1"
+	r, _ := name.ParseReference(ref)
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	for _, c := range []struct {
+		platform string
+		code     int
+	}{{"linux/arm64", 0}, {"linux/amd64", 0}, {"linux/s390x", 1}} {
+		e := newEnv(t)
+		res := e.run(t, "", "pack", "create", "--image", ref, "--output", e.work("app"), "--oci-platform", c.platform)
+		if res.code != c.code {
+			t.Fatalf("%s: want exit %d, got %v", c.platform, c.code, res)
+		}
+		if c.code != 0 {
+			continue
+		}
+		m, err := fakesmol.ReadSidecar(e.work("app.smolmachine"))
+		if err != nil || m.Digest != d.String() || m.Platform != c.platform {
+			t.Errorf("%s: manifest %+v, %v", c.platform, m, err)
+		}
+	}
+}
+
+func TestDataDirDefault(t *testing.T) {
+	e := newEnv(t)
+	var vars []string
+	for _, v := range e.vars {
+		if !strings.HasPrefix(v, "SMOLVM_DATA_DIR=") {
+			vars = append(vars, v)
+		}
+	}
+	e.vars = vars
+	state := filepath.Join(e.dir, "home", ".local", "share", "smolvm")
+	if r := e.run(t, "", "machine", "ls", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
+		t.Fatal(r)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("ls created %s (err %v)", state, err)
+	}
+	if r := e.run(t, "", "machine", "create", "--name", "b", "--image", "reg.example/x:1"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if _, err := os.Stat(filepath.Join(state, "machines.json")); err != nil {
+		t.Errorf("state not under ~/.local/share/smolvm: %v", err)
 	}
 }
