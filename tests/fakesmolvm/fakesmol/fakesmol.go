@@ -1,7 +1,8 @@
 // Package fakesmol is the importable half of the fake smolvm CLI in the
 // parent folder: the .smolmachine sidecar format the fake writes and reads
 // (so tests can check what pack produced) and Build, which compiles the
-// fake into a folder as "smolvm" for a test to put on PATH.
+// fake into a folder as "smolvm" for a test to put on PATH, and Main, the
+// fake CLI itself (cli.go).
 //
 // The sidecar layout is the fake's own rendering of what INTERFACES.md
 // documents for smolvm v1.9.2: a payload, then a JSON manifest, then a
