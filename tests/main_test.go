@@ -43,7 +43,7 @@ func buildBottle(t testing.TB) string {
 		t.Fatalf("building bottle: %v\n%s", err, out.String())
 	}
 	// The fake smolvm, on PATH as smolvm (the real one cannot run here).
-	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "smolvm"), "github.com/bottle-build/bottle/tests/smolvmfake")
+	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "smolvm"), "github.com/bottle-build/bottle/tests/fakesmolvm")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("building the fake smolvm: %v\n%s", err, out.String())
