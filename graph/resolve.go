@@ -68,16 +68,11 @@ func (g *Graph) Resolve(names []string) ([]*Node, error) {
 }
 
 func (g *Graph) suggest(name string) string {
-	best, bestD := "", 3
-	for _, n := range g.Nodes {
-		if d := editDistance(name, n.Name); d < bestD {
-			best, bestD = n.Name, d
-		}
+	names := make([]string, len(g.Nodes))
+	for i, n := range g.Nodes {
+		names[i] = n.Name
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return config.Suggest(name, names)
 }
 
 func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node) []error {
@@ -286,26 +281,6 @@ func (g *Graph) cycleError(cyc []*Node) error {
 		}
 	}
 	return &config.Error{File: g.ConfigName, Pos: cyc[0].Step.Pos, Path: "steps." + cyc[0].Name, Msg: b.String()}
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // mergeSorted merges two sorted lists of paths, dropping duplicates.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -226,8 +225,6 @@ func readPlan(path string) (*graph.PlanJSON, error) {
 	return &pj, nil
 }
 
-var errCancelled = errors.New("Apply cancelled.")
-
 // confirm asks on the terminal. Standard input must be a terminal: a
 // script must say --yes.
 func (a *app) confirm(ctx context.Context) error {
@@ -256,5 +253,3 @@ func (a *app) confirm(ctx context.Context) error {
 		return exitError(1)
 	}
 }
-
-var _ = flag.ErrHelp

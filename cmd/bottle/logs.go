@@ -71,12 +71,9 @@ EXAMPLES
 				fmt.Fprintf(a.stderr, "step %s printed nothing\n", name)
 				return nil
 			}
-			cacheDir, err := a.resolveCacheDir(root, "")
+			cacheDir, err := a.cacheDirForCommand()
 			if err != nil {
 				return err
-			}
-			if f, err := config.Parse("bottle.toml", mustRead(cfgPath), steps.Infos()); err == nil && a.cacheDir == "" && f.Settings.CacheDir != "" {
-				cacheDir, _ = a.resolveCacheDir(root, f.Settings.CacheDir)
 			}
 			b, err = cache.NewReader(cacheDir).ReadBlob(rec.Log)
 			if err != nil {
@@ -86,9 +83,4 @@ EXAMPLES
 			return err
 		},
 	}
-}
-
-func mustRead(p string) []byte {
-	b, _ := os.ReadFile(p)
-	return b
 }

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
@@ -561,8 +560,6 @@ func (a *Applier) capture(out string) ([]cache.File, error) {
 	return res, err
 }
 
-var indexMu sync.Mutex
-
 // inputsChanged re-hashes the step's own inputs after it ran; an input
 // edited meanwhile means the result may not match its key.
 func (a *Applier) inputsChanged(sp *graph.StepPlan) string {
@@ -573,9 +570,7 @@ func (a *Applier) inputsChanged(sp *graph.StepPlan) string {
 	for i, e := range sp.Sources {
 		paths[i] = e.Path
 	}
-	indexMu.Lock()
-	now, err := a.Planner.Index.Hash(a.root(), paths)
-	indexMu.Unlock()
+	now, err := a.Planner.Index.Hash(a.root(), paths) // the index is safe for concurrent use
 	if err != nil {
 		return "an input went missing"
 	}

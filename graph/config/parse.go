@@ -704,6 +704,10 @@ func mapKeys(m map[string]string) []string {
 
 // suggest returns ` (did you mean "x"?)` for the closest candidate, if any
 // is close enough.
+// Suggest returns ` (did you mean "x"?)` for the candidate closest to got,
+// if any is close enough; every "did you mean" of bottle comes from here.
+func Suggest(got string, candidates []string) string { return suggest(got, candidates) }
+
 func suggest(got string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
