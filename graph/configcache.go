@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
 )

@@ -9,7 +9,7 @@
 package graph
 
 import (
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
 )
 

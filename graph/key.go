@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/files"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/steps"
 )

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 )
 
 func init() { register(execKind{}) }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 )
 
 func run(t *testing.T, spec *ExecSpec, env []string, timeout time.Duration, ctx context.Context) (string, error) {

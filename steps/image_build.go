@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"

@@ -27,7 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 )
 
 // pushWorkspace is a workspace holding one random image twice: as a

@@ -14,7 +14,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 )
 
 // Kind describes a step kind without doing anything.

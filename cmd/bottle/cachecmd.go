@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/peterbourgon/ff/v3/ffcli"

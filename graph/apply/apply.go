@@ -19,7 +19,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
-	"github.com/bottle-build/bottle/graph/config"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"

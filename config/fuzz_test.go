@@ -6,7 +6,8 @@ import (
 )
 
 // FuzzParse: Parse never panics, and every failure is an *Error or Errors
-// with a message. The corpus found so far is kept in testdata/fuzz.
+// with a message. The seeds are below; an input the fuzzer finds failing
+// goes into testdata/fuzz/FuzzParse as a crasher, and only those are kept.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		"",
