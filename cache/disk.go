@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/bottle-build/bottle/internal/atomicfile"
 )
 
 const readme = `This folder is a bottle cache: build results by key and their content by
@@ -62,7 +64,7 @@ func Open(dir string) (*Disk, error) {
 	}
 	rp := filepath.Join(dir, "README")
 	if _, err := os.Stat(rp); errors.Is(err, fs.ErrNotExist) {
-		if err := writeAtomic(filepath.Join(dir, "tmp"), rp, []byte(readme), 0o444); err != nil {
+		if err := atomicfile.WriteIn(rp, filepath.Join(dir, "tmp"), []byte(readme), 0o444); err != nil {
 			return nil, fmt.Errorf("opening cache %s: %w", dir, err)
 		}
 	}
@@ -177,17 +179,11 @@ func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error
 		}
 	}
 
-	tmp, err := createTemp(filepath.Join(c.dir, "tmp"), "blob-", 0o444)
+	tmp, err := atomicfile.New(filepath.Join(c.dir, "tmp"), "blob-", 0o444)
 	if err != nil {
 		return Digest{}, 0, err
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	if _, err := tmp.Write(buf[:n]); err != nil {
 		return Digest{}, 0, err
 	}
@@ -202,9 +198,9 @@ func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error
 		}
 		h.Sum(d[:0])
 		c.recordBlob(d)
-	}
-	if err := tmp.Sync(); err != nil {
-		return Digest{}, 0, err
+		if c.blobPresent(d, size) {
+			return d, size, nil // another writer was first; the deferred Abort removes ours
+		}
 	}
 	fi, err := tmp.Stat()
 	if err != nil {
@@ -213,17 +209,9 @@ func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error
 	if fi.Size() != size {
 		return Digest{}, 0, fmt.Errorf("temporary file %s holds %d bytes, want %d", tmp.Name(), fi.Size(), size)
 	}
-	if err := tmp.Close(); err != nil {
+	if err := tmp.CommitAs(c.BlobPath(d)); err != nil {
 		return Digest{}, 0, err
 	}
-	if !whole && c.blobPresent(d, size) {
-		return d, size, nil // another writer was first; the deferred cleanup removes ours
-	}
-	dst := c.BlobPath(d)
-	if err := renameMkdir(tmp.Name(), dst); err != nil {
-		return Digest{}, 0, err
-	}
-	committed = true
 	return d, size, nil
 }
 
@@ -279,41 +267,6 @@ func createTemp(dir, prefix string, perm fs.FileMode) (*os.File, error) {
 		return f, err
 	}
 	return nil, fmt.Errorf("creating a temporary file in %s: too many collisions", dir)
-}
-
-// renameMkdir renames src to dst, creating dst's folder if it is missing.
-func renameMkdir(src, dst string) error {
-	err := os.Rename(src, dst)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		err = os.Rename(src, dst)
-	}
-	return err
-}
-
-// writeAtomic writes b to dst through a synced temporary file in tmpDir.
-func writeAtomic(tmpDir, dst string, b []byte, perm fs.FileMode) error {
-	tmp, err := createTemp(tmpDir, "w-", perm)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", dst, err)
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = renameMkdir(tmp.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", dst, err)
-	}
-	return nil
 }
 
 // moveAside quarantines the damaged file p in corrupt/ as <hex>.<unixnano>
@@ -479,7 +432,7 @@ func (c *Disk) PutResult(r *Result) error {
 	if err != nil {
 		return fmt.Errorf("storing result %s: %w", r.Key.Short(), err)
 	}
-	if err := writeAtomic(filepath.Join(c.dir, "tmp"), resultPath(c.dir, r.Key), b, 0o444); err != nil {
+	if err := atomicfile.WriteIn(resultPath(c.dir, r.Key), filepath.Join(c.dir, "tmp"), b, 0o444); err != nil {
 		return fmt.Errorf("storing result %s: %w", r.Key.Short(), err)
 	}
 	return nil

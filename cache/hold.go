@@ -52,7 +52,7 @@ func (c *Disk) Hold() (*Hold, error) {
 		return nil, fmt.Errorf("registering a hold on the cache: locking %s: %w", f.Name(), err)
 	}
 	p := filepath.Join(c.dir, "holds", strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(rand.Uint64(), 36))
-	if err := renameMkdir(f.Name(), p); err != nil {
+	if err := os.Rename(f.Name(), p); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("registering a hold on the cache: %w", err)

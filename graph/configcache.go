@@ -5,15 +5,15 @@ import (
 	"encoding/gob"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/internal/atomicfile"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
-// A parsed config is kept in .bottle/config.cache, keyed by the digest of
+// A parsed config is kept in the workspace (workspace.ConfigCachePath), keyed by the digest of
 // the file's bytes (and of the kinds this bottle knows), so that a no-op
 // plan of a 5,000-step pipeline does not parse and validate it again. Only a
 // file that parsed cleanly is kept; any change to it is a miss.
@@ -50,11 +50,9 @@ func configDigest(data []byte) cache.Digest {
 	return cache.SumBytes(b.Bytes())
 }
 
-func configCachePath(root string) string { return filepath.Join(root, ".bottle", "config.cache") }
-
 // loadCachedConfig returns the parsed config for data if the cache holds it.
 func loadCachedConfig(root, name string, data []byte) *config.File {
-	b, err := os.ReadFile(configCachePath(root))
+	b, err := os.ReadFile(workspace.ConfigCachePath(root))
 	if err != nil {
 		return nil
 	}
@@ -93,7 +91,7 @@ func (g *Graph) SaveConfigCache() error {
 	if err := gob.NewEncoder(&b).Encode(&cc); err != nil {
 		return err
 	}
-	if err := state.WriteFileAtomic(configCachePath(g.Root), b.Bytes()); err != nil {
+	if err := atomicfile.Write(workspace.ConfigCachePath(g.Root), b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("saving the parsed config: %w", err)
 	}
 	return nil

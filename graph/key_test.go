@@ -9,8 +9,8 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
 // writeTree creates files (path → content) under a new temporary folder.
@@ -45,7 +45,7 @@ func planIn(t *testing.T, root string, env map[string]string) *Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := state.Load(filepath.Join(root, ".bottle"))
+	st, err := workspace.Load(root)
 	if err != nil {
 		t.Fatal(err)
 	}

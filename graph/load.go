@@ -11,6 +11,7 @@ import (
 
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
 // LoadOptions say where the pipeline is.
@@ -28,10 +29,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfgPath := opts.ConfigFile
-	if cfgPath == "" {
-		cfgPath = filepath.Join(root, "bottle.toml")
-	}
+	cfgPath := workspace.ConfigPath(root, opts.ConfigFile)
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -160,8 +158,8 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 			return g.errorf(n, "outputs", "%v", err)
 		}
 		o = path.Clean(o)
-		if o == ".bottle" || (strings.HasPrefix(o, ".bottle/") && !strings.HasPrefix(o, ".bottle/out/")) {
-			return g.errorf(n, "outputs", "%q is inside .bottle/, which is bottle's own (only .bottle/out/ may hold outputs)", o)
+		if workspace.Reserved(o) {
+			return g.errorf(n, "outputs", "%q is inside %s/, which is bottle's own (only %s/ may hold outputs)", o, workspace.DirName, workspace.OutDir)
 		}
 		n.Outputs = append(n.Outputs, o)
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
 // Status is what apply will do with a step.
@@ -42,7 +42,7 @@ type ResultSource interface {
 type Planner struct {
 	Graph  *Graph
 	Index  *files.Index
-	State  *state.State
+	State  *workspace.State
 	Cache  ResultSource
 	Getenv func(string) (string, bool)
 	// Replace names steps to run even if up to date (--replace).
@@ -362,7 +362,7 @@ func (pl *Planner) statOutputs(order []*Node) error {
 
 // intact checks that every output file the state records is in the
 // workspace with the recorded content, through the file-hash index.
-func (pl *Planner) intact(prev *state.Step) (string, bool) {
+func (pl *Planner) intact(prev *workspace.Step) (string, bool) {
 	for _, f := range prev.Files {
 		switch {
 		case f.Mode.IsDir():

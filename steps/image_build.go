@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/workspace"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
@@ -89,7 +90,7 @@ func (imageBuildKind) Shareable() bool { return true }
 
 // archivePath is where image.build keeps the image's archive: an output, so
 // the cache holds it and a restore brings it back for a load.
-func archivePath(step string) string { return ".bottle/out/" + step + ".image.tar" }
+func archivePath(step string) string { return workspace.OutDir + "/" + step + ".image.tar" }
 
 // dockerignore reads the context's .dockerignore into a matcher; nil when
 // there is none.
@@ -146,7 +147,7 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 			return nil
 		}
 		if d.IsDir() {
-			if ctxRel == "." && rel == ".bottle" {
+			if ctxRel == "." && rel == workspace.DirName {
 				return filepath.SkipDir // bottle's bookkeeping; the tar leaves it out too
 			}
 			return nil
@@ -167,7 +168,7 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 	// Outputs of other steps inside the context go into the build too.
 	for _, p := range produced {
 		rel := p
-		if ctxRel == "." && strings.HasPrefix(p, ".bottle/") {
+		if ctxRel == "." && strings.HasPrefix(p, workspace.DirName+"/") {
 			continue // never part of the context, as in the walk above
 		}
 		if ctxRel != "." {
@@ -209,7 +210,7 @@ func (r *imageBuildRunner) Run(ctx context.Context, job *Job) (*Outcome, error) 
 		patterns = append(patterns, "!.dockerignore", "!"+s.dockerfile())
 	}
 	if s.contextDir() == "." {
-		patterns = append(patterns, ".bottle")
+		patterns = append(patterns, workspace.DirName)
 	}
 	tar, err := archive.TarWithOptions(ctxAbs, &archive.TarOptions{ExcludePatterns: patterns})
 	if err != nil {

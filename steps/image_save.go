@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/workspace"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -38,7 +39,7 @@ func (s *ImageSaveSpec) Check() error {
 
 func saveOutput(step string, s *ImageSaveSpec) string {
 	if s.Output == "" {
-		return ".bottle/out/" + step + ".tar"
+		return workspace.OutDir + "/" + step + ".tar"
 	}
 	return path.Clean(s.Output)
 }

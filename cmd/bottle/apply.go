@@ -15,8 +15,8 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/apply"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -78,7 +78,7 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 			}
 		}
 	}
-	lock, err := state.Acquire(ctx, state.Dir(root), "bottle apply", func(holder string) {
+	lock, err := workspace.Acquire(ctx, root, "bottle apply", func(holder string) {
 		fmt.Fprintf(a.stderr, "Waiting for the workspace lock, held by %s...\n", holder)
 	})
 	if err != nil {

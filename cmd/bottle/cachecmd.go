@@ -11,6 +11,7 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -23,10 +24,7 @@ func (a *app) cacheDirForCommand() (string, error) {
 		return "", err
 	}
 	setting := ""
-	cfg := a.file
-	if cfg == "" {
-		cfg = filepath.Join(root, "bottle.toml")
-	}
+	cfg := workspace.ConfigPath(root, a.file)
 	if data, err := os.ReadFile(cfg); err == nil {
 		if f, err := config.Parse(filepath.Base(cfg), data, steps.Infos()); err == nil {
 			setting = f.Settings.CacheDir

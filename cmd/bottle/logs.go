@@ -11,8 +11,8 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -42,16 +42,13 @@ EXAMPLES
 				return err
 			}
 			// Check the name against the config so a typo gets an answer.
-			cfgPath := a.file
-			if cfgPath == "" {
-				cfgPath = filepath.Join(root, "bottle.toml")
-			}
+			cfgPath := workspace.ConfigPath(root, a.file)
 			if data, err := os.ReadFile(cfgPath); err == nil {
 				if f, err := config.Parse(filepath.Base(cfgPath), data, steps.Infos()); err == nil && f.Step(name) == nil {
 					return usageErr("no step %q in %s", name, filepath.Base(cfgPath))
 				}
 			}
-			b, err := os.ReadFile(filepath.Join(state.Dir(root), "logs", name+".log"))
+			b, err := os.ReadFile(workspace.LogPath(root, name))
 			if err == nil {
 				_, err = a.stdout.Write(b)
 				return err
@@ -59,7 +56,7 @@ EXAMPLES
 			if !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			st, err := state.Load(state.Dir(root))
+			st, err := workspace.Load(root)
 			if st == nil {
 				return err
 			}

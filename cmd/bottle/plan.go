@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/graph"
-	"github.com/bottle-build/bottle/graph/state"
+	"github.com/bottle-build/bottle/internal/atomicfile"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
@@ -90,7 +90,7 @@ func writePlan(path string, pj *graph.PlanJSON) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(path, append(b, '\n'))
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
 var statusMark = map[graph.Status]struct{ sym, color string }{

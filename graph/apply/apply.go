@@ -18,11 +18,11 @@ import (
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
 // Store is the writable cache apply needs.
@@ -48,7 +48,7 @@ type Applier struct {
 	Planner  *graph.Planner
 	Store    Store
 	Runners  map[string]steps.Runner
-	State    *state.State
+	State    *workspace.State
 	Progress *Progress
 	Hold     interface{ Add(...cache.Key) error } // may be nil
 	// Environ is the host environment a command's environment is drawn
@@ -251,7 +251,7 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			fail(sp)
 		default:
 			sum.Failed++
-			f := &Failure{Step: sp.Node.Name, Err: o.err, LogPath: logRel(sp.Node.Name)}
+			f := &Failure{Step: sp.Node.Name, Err: o.err, LogPath: workspace.LogRel(sp.Node.Name)}
 			f.Tail = tail(filepath.Join(a.Planner.Graph.Root, f.LogPath), a.logTail())
 			sum.Failures = append(sum.Failures, f)
 			a.Progress.Step(sp, "failed", o.err.Error(), o.dur)
@@ -290,7 +290,7 @@ func (a *Applier) record(sp *graph.StepPlan, o *outcome) error {
 	if a.Hold != nil {
 		a.Hold.Add(res.Key)
 	}
-	return a.State.Record(&state.Step{
+	return a.State.Record(&workspace.Step{
 		Name:    sp.Node.Name,
 		Key:     res.Key,
 		Result:  sp.ResultDigest,
@@ -300,8 +300,6 @@ func (a *Applier) record(sp *graph.StepPlan, o *outcome) error {
 		Applied: time.Now().UTC(),
 	})
 }
-
-func logRel(step string) string { return filepath.Join(".bottle", "logs", step+".log") }
 
 // do restores or runs one step. It runs on its own goroutine and touches no
 // shared bookkeeping.
@@ -313,7 +311,7 @@ func (a *Applier) do(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan) 
 			err = a.recreate(ctx, plan, sp)
 		}
 		if err == nil {
-			os.Remove(filepath.Join(a.Planner.Graph.Root, logRel(sp.Node.Name)))
+			os.Remove(filepath.Join(a.Planner.Graph.Root, workspace.LogRel(sp.Node.Name)))
 			return &outcome{sp: sp, status: "restored", res: sp.Cached, dur: time.Since(start)}
 		}
 		if ctx.Err() != nil {
@@ -434,7 +432,7 @@ func (a *Applier) run(ctx context.Context, plan *graph.Plan, sp *graph.StepPlan)
 	if err := a.removeOutputs(n); err != nil {
 		return fail(err)
 	}
-	logPath := a.abs(logRel(n.Name))
+	logPath := a.abs(workspace.LogRel(n.Name))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fail(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
 // fakeRunner writes each declared output with the step's run text and
@@ -81,7 +81,7 @@ func plan(t *testing.T, root string, fr *fakeRunner, opts Options) (*Applier, *g
 		t.Fatal(err)
 	}
 	ix, _ := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
-	st, _ := state.Load(filepath.Join(root, ".bottle"))
+	st, _ := workspace.Load(root)
 	store, err := cache.Open(filepath.Join(root, ".cache"))
 	if err != nil {
 		t.Fatal(err)

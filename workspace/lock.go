@@ -1,4 +1,4 @@
-package state
+package workspace
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 // Lock is the workspace lock: one apply at a time per workspace.
 type Lock struct{ f *os.File }
 
-// Acquire takes the workspace lock in dir. If another process holds it,
+// Acquire takes the lock of the workspace at root. If another process holds it,
 // waiting is called once with a description of the holder, and Acquire
 // waits until the lock is free or ctx ends.
-func Acquire(ctx context.Context, dir, who string, waiting func(holder string)) (*Lock, error) {
-	if err := Init(dir); err != nil {
+func Acquire(ctx context.Context, root, who string, waiting func(holder string)) (*Lock, error) {
+	if err := Init(root); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "lock")
+	path := filepath.Join(Dir(root), lockName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening workspace lock: %w", err)

@@ -10,44 +10,37 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/graph/state"
 	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/workspace"
 )
 
-// workspace is a loaded pipeline with its bookkeeping.
-type workspace struct {
+// pipeline is a loaded pipeline with its bookkeeping.
+type pipeline struct {
 	root         string
-	stateDir     string
 	g            *graph.Graph
 	index        *files.Index
-	state        *state.State
+	state        *workspace.State
 	cacheDir     string
 	configDigest cache.Digest
 }
 
 // openWorkspace loads the config, the state and the file-hash index. It
 // writes nothing.
-func (a *app) openWorkspace() (*workspace, error) {
+func (a *app) openWorkspace() (*pipeline, error) {
 	root, err := a.workspaceDir()
 	if err != nil {
 		return nil, err
 	}
-	cfg := a.file
-	if cfg != "" && !filepath.IsAbs(cfg) {
-		cfg, _ = filepath.Abs(cfg)
-	}
-	if cfg == "" {
-		cfg = filepath.Join(root, "bottle.toml")
-	}
-	ws := &workspace{root: root, stateDir: state.Dir(root)}
+	cfg := workspace.ConfigPath(root, a.file)
+	ws := &pipeline{root: root}
 	// The state and the index load while the config does: each takes tens
 	// of milliseconds for a large workspace.
 	var stateErr, indexErr error
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		ws.state, stateErr = state.Load(ws.stateDir)
-		ws.index, indexErr = files.OpenIndex(filepath.Join(ws.stateDir, "index"))
+		ws.state, stateErr = workspace.Load(root)
+		ws.index, indexErr = files.OpenIndex(workspace.IndexPath(root))
 	}()
 	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg})
 	<-loaded
@@ -106,7 +99,7 @@ func (a *app) resolveCacheDir(root, setting string) (string, error) {
 }
 
 // planner builds a planner over a read-only view of the cache.
-func (ws *workspace) planner(replace []string) *graph.Planner {
+func (ws *pipeline) planner(replace []string) *graph.Planner {
 	pl := &graph.Planner{
 		Graph: ws.g,
 		Index: ws.index,
@@ -128,7 +121,7 @@ func (ws *workspace) planner(replace []string) *graph.Planner {
 // refresh gives the planner a way to check that effects still exist (the
 // image in the engine, ...): plan and apply --refresh. Without it, planning
 // never contacts anything.
-func (ws *workspace) refresh(ctx context.Context, pl *graph.Planner, rt *steps.Runtime) {
+func (ws *pipeline) refresh(ctx context.Context, pl *graph.Planner, rt *steps.Runtime) {
 	probes := steps.NewProbes(rt)
 	if rt.Environ == nil {
 		rt.Environ = os.Environ()
@@ -144,8 +137,8 @@ func (ws *workspace) refresh(ctx context.Context, pl *graph.Planner, rt *steps.R
 
 // saveIndex keeps the hashes computed while planning; it writes only under
 // .bottle/.
-func (ws *workspace) saveIndex() error {
-	if err := state.Init(ws.stateDir); err != nil {
+func (ws *pipeline) saveIndex() error {
+	if err := workspace.Init(ws.root); err != nil {
 		return err
 	}
 	if err := ws.g.SaveConfigCache(); err != nil {

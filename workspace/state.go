@@ -1,11 +1,14 @@
-// Package state keeps a workspace's bookkeeping under .bottle/: the last
-// applied key and result of each step. It is never the only copy of a result
-// (the cache is); losing it costs a restore, not a rebuild.
+// Package workspace owns a workspace's .bottle/ folder: it alone knows the
+// paths in it (paths.go), and it keeps the state, the journal and the lock.
+// Other packages own the formats of the files they keep there (the file-hash
+// index, the parsed-config cache) and ask this one where they go.
 //
-// The state is a snapshot file plus an append-only journal: apply appends one
+// The state is the last applied key and result of each step. It is never
+// the only copy of a result (the cache is); losing it costs a restore, not
+// a rebuild. It is a snapshot file plus an append-only journal: apply appends one
 // line per finished step (cheap, and a kill loses at most the line being
 // written, which is ignored on load), and compacts the two at the end.
-package state
+package workspace
 
 import (
 	"bytes"
@@ -19,13 +22,10 @@ import (
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/internal/atomicfile"
 )
 
 const version = 1
-
-// The snapshot is gob (a 5,000-step state loads several times faster than
-// as JSON); the journal is JSON lines, one per finished step.
-const snapshotName = "state.gob"
 
 // Step is what the workspace last applied for one step.
 type Step struct {
@@ -42,7 +42,7 @@ type Step struct {
 
 // State is the loaded bookkeeping of one workspace.
 type State struct {
-	dir   string
+	root  string
 	Steps map[string]*Step
 	jf    *os.File // journal, open for append while applying
 }
@@ -52,28 +52,12 @@ type snapshot struct {
 	Steps   []*Step `json:"steps"`
 }
 
-// Dir is the state folder of a workspace.
-func Dir(workspace string) string { return filepath.Join(workspace, ".bottle") }
-
-// Init creates .bottle/ with a .gitignore holding "*".
-func Init(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating state folder: %w", err)
-	}
-	gi := filepath.Join(dir, ".gitignore")
-	if _, err := os.Stat(gi); errors.Is(err, fs.ErrNotExist) {
-		if err := os.WriteFile(gi, []byte("*\n"), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", gi, err)
-		}
-	}
-	return nil
-}
-
-// Load reads the state in dir. A missing state is empty. A damaged snapshot
+// Load reads the state of the workspace at root. A missing state is empty. A damaged snapshot
 // is treated as empty too (the cache still holds every result), with the
 // error returned alongside so the caller can warn.
-func Load(dir string) (*State, error) {
-	s := &State{dir: dir, Steps: map[string]*Step{}}
+func Load(root string) (*State, error) {
+	dir := Dir(root)
+	s := &State{root: root, Steps: map[string]*Step{}}
 	var warn error
 	b, err := os.ReadFile(filepath.Join(dir, snapshotName))
 	switch {
@@ -90,7 +74,7 @@ func Load(dir string) (*State, error) {
 			}
 		}
 	}
-	j, err := os.ReadFile(filepath.Join(dir, "state.journal"))
+	j, err := os.ReadFile(filepath.Join(dir, journalName))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading state journal: %w", err)
 	}
@@ -116,10 +100,10 @@ func Load(dir string) (*State, error) {
 // Record stores st as applied: in memory and, durably, in the journal.
 func (s *State) Record(st *Step) error {
 	if s.jf == nil {
-		if err := Init(s.dir); err != nil {
+		if err := Init(s.root); err != nil {
 			return err
 		}
-		f, err := os.OpenFile(filepath.Join(s.dir, "state.journal"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(Dir(s.root), journalName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return fmt.Errorf("opening state journal: %w", err)
 		}
@@ -156,7 +140,7 @@ func (s *State) Compact() error {
 		s.jf.Close()
 		s.jf = nil
 	}
-	if err := Init(s.dir); err != nil {
+	if err := Init(s.root); err != nil {
 		return err
 	}
 	snap := snapshot{Version: version}
@@ -168,10 +152,10 @@ func (s *State) Compact() error {
 	if err := gob.NewEncoder(&buf).Encode(snap); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(s.dir, snapshotName), buf.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(Dir(s.root), snapshotName), buf.Bytes(), 0o644); err != nil {
 		return err
 	}
-	if err := os.Remove(filepath.Join(s.dir, "state.journal")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(filepath.Join(Dir(s.root), journalName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing state journal: %w", err)
 	}
 	return nil
@@ -183,29 +167,6 @@ func (s *State) Close() error {
 		err := s.jf.Close()
 		s.jf = nil
 		return err
-	}
-	return nil
-}
-
-// WriteFileAtomic writes b to path through a temporary file, fsync and rename.
-func WriteFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

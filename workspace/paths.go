@@ -1,0 +1,81 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DirName is bottle's own folder at the root of a workspace. This file is
+// the only place that spells out what lives in it.
+const DirName = ".bottle"
+
+// OutDir is the one folder under .bottle/ where a step may put outputs
+// (image.build's archive, image.save's default tarball), workspace-relative
+// with forward slashes.
+const OutDir = DirName + "/out"
+
+// ConfigFile is the config's name when -f does not give one.
+const ConfigFile = "bottle.toml"
+
+// The files under .bottle/.
+const (
+	snapshotName    = "state.gob"     // the state (gob: a 5,000-step state loads several times faster than JSON)
+	journalName     = "state.journal" // one JSON line per finished step since the snapshot
+	lockName        = "lock"          // the workspace lock, holding who has it
+	indexName       = "index"         // the file-hash index (package graph/files owns its format)
+	configCacheName = "config.cache"  // the parsed bottle.toml (package graph owns its format)
+	logsName        = "logs"          // one log per step: logs/STEP.log
+)
+
+// Dir is the .bottle folder of the workspace at root.
+func Dir(root string) string { return filepath.Join(root, DirName) }
+
+// IndexPath is the file-hash index of the workspace at root.
+func IndexPath(root string) string { return filepath.Join(Dir(root), indexName) }
+
+// ConfigCachePath is where the parsed config of the workspace at root is kept.
+func ConfigCachePath(root string) string { return filepath.Join(Dir(root), configCacheName) }
+
+// LogRel is a step's log, workspace-relative, as messages name it.
+func LogRel(step string) string { return DirName + "/" + logsName + "/" + step + ".log" }
+
+// LogPath is a step's log in the workspace at root.
+func LogPath(root, step string) string { return filepath.Join(root, filepath.FromSlash(LogRel(step))) }
+
+// ConfigPath is the config of the workspace at root: file when given (made
+// absolute), else root/bottle.toml.
+func ConfigPath(root, file string) string {
+	if file == "" {
+		return filepath.Join(root, ConfigFile)
+	}
+	if abs, err := filepath.Abs(file); err == nil {
+		return abs
+	}
+	return file
+}
+
+// Reserved reports whether the workspace path rel (clean, with forward
+// slashes) is bottle's own: inside .bottle/ but not under .bottle/out/.
+func Reserved(rel string) bool {
+	return rel == DirName || (strings.HasPrefix(rel, DirName+"/") && rel != OutDir && !strings.HasPrefix(rel, OutDir+"/"))
+}
+
+// Init creates the .bottle folder of the workspace at root, with a
+// .gitignore holding "*" so that nothing in it is ever committed.
+func Init(root string) error {
+	dir := Dir(root)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	gi := filepath.Join(dir, ".gitignore")
+	if _, err := os.Stat(gi); errors.Is(err, fs.ErrNotExist) {
+		if err := os.WriteFile(gi, []byte("*\n"), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", gi, err)
+		}
+	}
+	return nil
+}
