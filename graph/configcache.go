@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
@@ -34,31 +36,34 @@ type cachedStep struct {
 	Step config.Step // Spec holds the kind's spec, registered with gob
 }
 
-func init() {
-	for _, k := range steps.Kinds() {
+// registerSpecs lets gob carry the kinds' specs in a config's steps. gob
+// accepts the same registration again.
+func registerSpecs(kinds map[string]steps.Kind) {
+	for _, k := range kinds {
 		gob.Register(k.NewSpec())
 	}
 }
 
-func configDigest(data []byte) cache.Digest {
+func configDigest(data []byte, kinds map[string]steps.Kind) cache.Digest {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "config-cache %d\n", configCacheVersion)
-	for _, name := range steps.KindNames() {
-		fmt.Fprintf(&b, "kind %s %d\n", name, steps.Kinds()[name].Version())
+	for _, name := range slices.Sorted(maps.Keys(kinds)) {
+		fmt.Fprintf(&b, "kind %s %d\n", name, kinds[name].Version())
 	}
 	b.Write(data)
 	return cache.SumBytes(b.Bytes())
 }
 
 // loadCachedConfig returns the parsed config for data if the cache holds it.
-func loadCachedConfig(root, name string, data []byte) *config.File {
+func loadCachedConfig(root, name string, data []byte, kinds map[string]steps.Kind) *config.File {
+	registerSpecs(kinds)
 	b, err := os.ReadFile(workspace.ConfigCachePath(root))
 	if err != nil {
 		return nil
 	}
 	var cc cachedConfig
 	if gob.NewDecoder(bytes.NewReader(b)).Decode(&cc) != nil ||
-		cc.Version != configCacheVersion || cc.Digest != configDigest(data) || cc.Name != name {
+		cc.Version != configCacheVersion || cc.Digest != configDigest(data, kinds) || cc.Name != name {
 		return nil
 	}
 	f := &config.File{Name: cc.Name, Settings: cc.Settings, Vars: cc.Vars, VarPos: cc.VarPos}
@@ -67,7 +72,7 @@ func loadCachedConfig(root, name string, data []byte) *config.File {
 	}
 	for _, cs := range cc.Steps {
 		st := cs.Step
-		if _, ok := steps.Kinds()[st.Kind]; !ok || st.Spec == nil {
+		if _, ok := kinds[st.Kind]; !ok || st.Spec == nil {
 			return nil
 		}
 		f.Steps = append(f.Steps, &st)
@@ -82,7 +87,7 @@ func (g *Graph) SaveConfigCache() error {
 		return nil
 	}
 	f := g.Config
-	cc := cachedConfig{Version: configCacheVersion, Digest: configDigest(g.configData), Name: f.Name,
+	cc := cachedConfig{Version: configCacheVersion, Digest: configDigest(g.configData, g.kinds), Name: f.Name,
 		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos}
 	for _, st := range f.Steps {
 		cc.Steps = append(cc.Steps, cachedStep{Step: *st})

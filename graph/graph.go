@@ -27,9 +27,7 @@ type Graph struct {
 	configData      []byte // the config's bytes, for the parse cache
 	configFromCache bool
 
-	// known, when set, tells Resolve which literal inputs were files when
-	// last hashed, so they need not be looked at twice (see files.ExpandKnown).
-	known func(string) bool
+	kinds map[string]steps.Kind // the kinds this graph's steps may be, by name
 }
 
 // Node is one step of the graph. Public fields describe the work; private

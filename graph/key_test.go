@@ -9,7 +9,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 )
 
@@ -37,7 +37,7 @@ func (noCache) PeekResult(k cache.Key) (*cache.Result, error) { return nil, cach
 // environment.
 func planIn(t *testing.T, root string, env map[string]string) *Plan {
 	t.Helper()
-	g, err := Load(LoadOptions{Root: root, Getenv: mapEnv(env)})
+	g, err := Load(LoadOptions{Root: root, Getenv: mapEnv(env), Kinds: kinds.Descriptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestKeyParts(t *testing.T) {
 // the key (STYLE habit 14): every field of every spec must change the key
 // unless it is tagged key:"-".
 func TestSpecFieldsInKey(t *testing.T) {
-	for name, k := range steps.Kinds() {
+	for name, k := range kinds.Descriptions() {
 		spec := k.NewSpec()
 		v := reflect.ValueOf(spec).Elem()
 		for i := 0; i < v.NumField(); i++ {

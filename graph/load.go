@@ -20,6 +20,9 @@ type LoadOptions struct {
 	ConfigFile string // path of the config file; default Root/bottle.toml
 	// Getenv reads host variables for ${env.X}; default os.LookupEnv.
 	Getenv func(string) (string, bool)
+	// Kinds are the step kinds a step may be, by name: their descriptions
+	// only (cmd/bottle passes kinds.Descriptions()). Required.
+	Kinds map[string]steps.Kind
 }
 
 // Load reads and validates the config and builds the static graph: declared
@@ -41,10 +44,14 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if rel, err := filepath.Rel(mustGetwd(), cfgPath); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
-	file := loadCachedConfig(root, name, data)
+	file := loadCachedConfig(root, name, data, opts.Kinds)
 	fromCache := file != nil
 	if file == nil {
-		file, err = config.Parse(name, data, steps.Infos())
+		infos := make(map[string]config.KindInfo, len(opts.Kinds))
+		for n, k := range opts.Kinds {
+			infos[n] = k
+		}
+		file, err = config.Parse(name, data, infos)
 		if err != nil {
 			return nil, err
 		}
@@ -53,9 +60,9 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
-	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache}
+	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache, kinds: opts.Kinds}
 	for _, st := range file.Steps {
-		n := &Node{Name: st.Name, Kind: steps.Kinds()[st.Kind], Step: st, Implicit: map[string]bool{}}
+		n := &Node{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st, Implicit: map[string]bool{}}
 		g.Nodes = append(g.Nodes, n)
 		g.byName[n.Name] = n
 	}
@@ -234,4 +241,12 @@ func (g *Graph) StaticRefs(getenv func(string) (string, bool), step func(config.
 		}
 		return step(r)
 	}
+}
+
+// ExpandSpec returns n's spec with every reference filled in: ${var.X} and
+// ${env.X} as planning sees them, and ${step.X.f} from result.
+func (pl *Planner) ExpandSpec(n *Node, result func(step, field string) (string, error)) (any, error) {
+	return config.ExpandSpec(n.Step.Spec, pl.Graph.StaticRefs(pl.getenv, func(r config.Ref) (string, error) {
+		return result(r.Name, r.Field)
+	}))
 }

@@ -38,6 +38,18 @@ type ResultSource interface {
 	PeekResult(k cache.Key) (*cache.Result, error)
 }
 
+// Outside is what planning may ask of the world beyond the workspace, the
+// host's environment and the local cache. Every such read goes through it,
+// so each is visible here (SPEC §7 lists them); cmd/bottle builds it from
+// code that package graph never imports. Each method only reads.
+type Outside interface {
+	// EffectExists reports whether the effect that a step of kind left
+	// with key, described by the values it recorded, still exists: the
+	// image in the engine, the manifest in the registry, the machine
+	// (plan and apply --refresh).
+	EffectExists(kind, key string, values map[string]string) (bool, error)
+}
+
 // Planner computes plans. It holds no runner and no writable cache.
 type Planner struct {
 	Graph  *Graph
@@ -49,12 +61,9 @@ type Planner struct {
 	Replace map[string]bool
 	// Debug, when set, receives every key line hashed (BOTTLE_DEBUG=hash).
 	Debug io.Writer
-	// Probe, set only for --refresh, reports whether the effect a step of
-	// kind left (described by its recorded values) still exists. It reads
-	// the outside world and changes nothing.
-	Probe func(kind, key string, values map[string]string) (bool, error)
-
-	outputs map[string]files.Entry // output files as planning found them
+	// Outside is asked what planning cannot see for itself; nil (the
+	// default) asks nothing, and planning then contacts nothing.
+	Outside Outside
 }
 
 // StepPlan is the decision for one step.
@@ -117,18 +126,18 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// Plan decides every step needed by targets (all steps when empty).
+// Plan decides every step needed by targets (all steps when empty). The
+// plan is a value: nothing that uses it later, apply included, changes it.
 func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	// Literal inputs the index knows are taken as files without a look:
-	// hashing them looks anyway. If one turns out missing or a folder, plan
-	// again, looking at everything, so the error (or the folder's files)
-	// come out as they should.
-	pl.Graph.known = pl.Index.Has
-	p, err := pl.plan(targets)
-	pl.Graph.known = nil
+	// hashing them looks anyway. If one turns out missing or a folder,
+	// resolve once more, looking at everything, so the error (or the
+	// folder's files) come out as they should. Each attempt resolves its
+	// own copy of the steps; the graph is never changed.
+	p, err := pl.plan(targets, pl.Index.Has)
 	var he *hashError
 	if errors.As(err, &he) {
-		return pl.plan(targets)
+		return pl.plan(targets, nil)
 	}
 	return p, err
 }
@@ -139,8 +148,8 @@ type hashError struct{ err error }
 func (e *hashError) Error() string { return "hashing inputs: " + e.err.Error() }
 func (e *hashError) Unwrap() error { return e.err }
 
-func (pl *Planner) plan(targets []string) (*Plan, error) {
-	order, err := pl.Graph.Resolve(targets)
+func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error) {
+	order, err := pl.Graph.Resolve(targets, known)
 	if err != nil {
 		return nil, err
 	}
@@ -174,55 +183,70 @@ func (pl *Planner) plan(targets []string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pl.statOutputs(order); err != nil {
+	// The outputs' batch is a snapshot for this plan only: a step decided
+	// later, during apply, looks at its outputs afresh.
+	outputs, err := pl.statOutputs(order)
+	if err != nil {
 		return nil, err
 	}
-	// The batch is a snapshot for this plan only: a step decided later,
-	// during apply, looks at its outputs afresh.
-	defer func() { pl.outputs = nil }()
+	decided := func(name string) (cache.Digest, bool) {
+		dp := p.byName[name]
+		if dp == nil || !dp.Status.Decided() || dp.Status.WillRun() {
+			return cache.Digest{}, false
+		}
+		return dp.ResultDigest, true
+	}
 	for _, n := range order {
-		sp := &StepPlan{Node: n, Sources: make([]files.Entry, len(n.Sources))}
+		sources := make([]files.Entry, len(n.Sources))
 		for i, s := range n.Sources {
-			sp.Sources[i] = entryOf(s)
+			sources[i] = entryOf(s)
+		}
+		sp, err := pl.decide(n, sources, p.tools, outputs, decided)
+		if err != nil {
+			return nil, err
 		}
 		p.Steps = append(p.Steps, sp)
 		p.byName[n.Name] = sp
-		if err := pl.Decide(p, sp); err != nil {
-			return nil, err
-		}
 	}
 	return p, nil
 }
 
-// Decide sets sp's status from its needs' plans, its sources, the state and
-// the cache. Apply calls it again for a pending step once its needs are done.
-func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
-	n := sp.Node
-	sp.Status, sp.Reason, sp.After, sp.Changes, sp.Cached = "", "", "", nil, nil
+// NeedResult answers, for a step's need, the digest of the need's result,
+// or false while the need has still to run.
+type NeedResult func(need string) (cache.Digest, bool)
+
+// Decide decides a step of p anew once its needs are done: apply calls it
+// for a pending step, with the results its needs came out with. It returns
+// a new StepPlan and changes nothing, p and sp included.
+func (pl *Planner) Decide(p *Plan, sp *StepPlan, needs NeedResult) (*StepPlan, error) {
+	return pl.decide(sp.Node, sp.Sources, p.tools, nil, needs)
+}
+
+// decide decides step n from its needs' results, its sources, the state
+// and the cache. outputs is the plan's batch of output files (nil: look).
+func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache.Digest, outputs map[string]files.Entry, needs NeedResult) (*StepPlan, error) {
+	sp := &StepPlan{Node: n, Sources: sources}
 	deps := map[string]cache.Digest{}
 	for _, d := range n.Needs {
-		dp := p.byName[d.Name]
-		if dp == nil || !dp.Status.Decided() || dp.Status.WillRun() {
+		digest, ok := needs(d.Name)
+		if !ok {
 			sp.Status = Pending
 			sp.After = d.Name
 			sp.Reason = "after " + d.Name
-			sp.Key = cache.Key{}
-			sp.keyIn, sp.keyLines = nil, nil
-			return nil
+			return sp, nil
 		}
-		deps[d.Name] = dp.ResultDigest
+		deps[d.Name] = digest
 	}
 	sp.keyIn = &KeyInput{
 		Vars:    pl.Graph.Config.Vars,
 		Sources: sp.Sources,
 		Env:     pl.getenv,
-		Tools:   p.tools,
+		Tools:   tools,
 		Deps:    deps,
 	}
-	sp.keyLines = nil
 	key, err := n.Key(sp.keyIn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sp.Key = key
 	if pl.Debug != nil {
@@ -234,41 +258,41 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 	prev := pl.State.Steps[n.Name]
 	if n.Step.Always {
 		sp.Status, sp.Reason = Run, "always"
-		return nil
+		return sp, nil
 	}
 	if pl.Replace[n.Name] {
 		sp.Status, sp.Reason = Run, "replace requested"
 		if n.Effect() != "" {
 			sp.Status = Replace
 		}
-		return nil
+		return sp, nil
 	}
 	if prev != nil && prev.Key == sp.Key {
-		why, ok := pl.intact(prev)
-		if ok && n.Effect() != "" && pl.Probe != nil {
-			exists, err := pl.Probe(n.Kind.Name(), prev.Key.String(), prev.Values)
+		why, ok := pl.intact(prev, outputs)
+		if ok && n.Effect() != "" && pl.Outside != nil {
+			exists, err := pl.Outside.EffectExists(n.Kind.Name(), prev.Key.String(), prev.Values)
 			if err != nil {
-				return fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
+				return nil, fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
 			}
 			if !exists {
 				// The effect went away behind bottle's back: run again.
 				sp.Status, sp.Reason = Run, n.Effect()+" missing"
-				return nil
+				return sp, nil
 			}
 		}
 		sp.Intact = ok
 		if ok {
 			sp.Status = UpToDate
 			sp.ResultDigest, sp.Values = prev.Result, prev.Values
-			return nil
+			return sp, nil
 		}
 		if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
 			sp.Status, sp.Reason, sp.Cached = Restore, why, res
 			sp.ResultDigest, sp.Values = res.Digest(), res.Values
-			return nil
+			return sp, nil
 		}
 		sp.Status, sp.Reason = Run, why+"; result no longer in cache"
-		return nil
+		return sp, nil
 	}
 	if prev != nil {
 		if old := pl.peek(prev.Key); old != nil {
@@ -287,7 +311,7 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 		default:
 			sp.Reason = "result cached"
 		}
-		return nil
+		return sp, nil
 	}
 	sp.Status = Run
 	if r, ok := n.Kind.(steps.Replacer); ok && r.Replaces() && prev != nil {
@@ -302,7 +326,7 @@ func (pl *Planner) Decide(p *Plan, sp *StepPlan) error {
 	default:
 		sp.Reason = "key changed (the last run's details are no longer in the cache)"
 	}
-	return nil
+	return sp, nil
 }
 
 // LookupEnv reads a host variable the way planning does (Getenv, else the
@@ -336,7 +360,7 @@ func (pl *Planner) peek(k cache.Key) *cache.Result {
 
 // statOutputs looks at every output file the state records for the steps
 // in one parallel batch, for intact.
-func (pl *Planner) statOutputs(order []*Node) error {
+func (pl *Planner) statOutputs(order []*Node) (map[string]files.Entry, error) {
 	var paths []string
 	for _, n := range order {
 		if prev := pl.State.Steps[n.Name]; prev != nil {
@@ -349,20 +373,21 @@ func (pl *Planner) statOutputs(order []*Node) error {
 	}
 	entries, found, err := pl.Index.StatAll(pl.Graph.Root, paths)
 	if err != nil {
-		return fmt.Errorf("checking outputs: %w", err)
+		return nil, fmt.Errorf("checking outputs: %w", err)
 	}
-	pl.outputs = make(map[string]files.Entry, len(paths))
+	outputs := make(map[string]files.Entry, len(paths))
 	for i, p := range paths {
 		if found[i] {
-			pl.outputs[p] = entries[i]
+			outputs[p] = entries[i]
 		}
 	}
-	return nil
+	return outputs, nil
 }
 
 // intact checks that every output file the state records is in the
-// workspace with the recorded content, through the file-hash index.
-func (pl *Planner) intact(prev *workspace.Step) (string, bool) {
+// workspace with the recorded content, through the file-hash index. outputs
+// is the plan's batch of output files; one not in it is looked at now.
+func (pl *Planner) intact(prev *workspace.Step, outputs map[string]files.Entry) (string, bool) {
 	for _, f := range prev.Files {
 		switch {
 		case f.Mode.IsDir():
@@ -371,7 +396,7 @@ func (pl *Planner) intact(prev *workspace.Step) (string, bool) {
 				return f.Path + " missing", false
 			}
 		default:
-			e, ok := pl.outputs[f.Path]
+			e, ok := outputs[f.Path]
 			if !ok {
 				// Not in the batch (apply deciding a step later): look now.
 				var err error
@@ -394,18 +419,25 @@ func (pl *Planner) intact(prev *workspace.Step) (string, bool) {
 	return "", true
 }
 
-// hashTools finds each tool on PATH and hashes its binary. Looking a program
-// up reads the file system; it runs nothing.
+// hashTools finds each tool on PATH and hashes its binary (through any
+// symlinks). Looking a program up reads the file system; it runs nothing.
 func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
 	out := map[string]cache.Digest{}
+	path, _ := pl.getenv("PATH")
 	for _, n := range order {
 		for _, t := range n.Step.Tools {
 			if _, ok := out[t]; ok {
 				continue
 			}
-			p, err := findTool(t, pl.getenv)
+			p, err := steps.LookPath(t, path)
+			if err == nil {
+				p, err = filepath.EvalSymlinks(p)
+			}
+			if errors.Is(err, steps.ErrNotFound) {
+				return nil, pl.Graph.errorf(n, "tools", "tool %q not found on PATH: install it or remove it from tools", t)
+			}
 			if err != nil {
-				return nil, pl.Graph.errorf(n, "tools", "%v", err)
+				return nil, pl.Graph.errorf(n, "tools", "tool %v", err)
 			}
 			es, err := pl.Index.Hash("/", []string{strings.TrimPrefix(p, "/")})
 			if err != nil {
@@ -415,34 +447,4 @@ func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
 		}
 	}
 	return out, nil
-}
-
-func findTool(name string, getenv func(string) (string, bool)) (string, error) {
-	resolve := func(p string) (string, bool) {
-		r, err := filepath.EvalSymlinks(p)
-		if err != nil {
-			return "", false
-		}
-		fi, err := os.Stat(r)
-		return r, err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-	}
-	if strings.Contains(name, "/") {
-		if !filepath.IsAbs(name) {
-			return "", fmt.Errorf("tool %q: give a program name found on PATH, or an absolute path", name)
-		}
-		if r, ok := resolve(name); ok {
-			return r, nil
-		}
-		return "", fmt.Errorf("tool %q not found or not executable", name)
-	}
-	path, _ := getenv("PATH")
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue
-		}
-		if r, ok := resolve(filepath.Join(dir, name)); ok {
-			return r, nil
-		}
-	}
-	return "", fmt.Errorf("tool %q not found on PATH: install it or remove it from tools", name)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,7 +17,13 @@ import (
 // Resolve finds the input files of the named steps and everything they need
 // (all steps when names is empty), adds the Make-style edges that produced
 // inputs imply, checks for cycles and returns the steps in dependency order.
-func (g *Graph) Resolve(names []string) ([]*Node, error) {
+//
+// The steps it returns are copies, made for this resolution: the graph
+// itself is never changed, so two plans of one graph cannot see each
+// other's files or edges. known, when not nil, tells which literal inputs
+// were files when last hashed, so they need not be looked at twice (see
+// files.ExpandKnown).
+func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error) {
 	var roots []*Node
 	if len(names) == 0 {
 		roots = g.Nodes
@@ -42,20 +49,33 @@ func (g *Graph) Resolve(names []string) ([]*Node, error) {
 
 	// Expand inputs, a wave of steps at a time: the steps named, then the
 	// steps they turn out to need, until no new step appears.
-	seen := map[*Node]bool{}
-	wave := roots
-	for _, n := range wave {
-		seen[n] = true
+	// copies maps each step of the graph to this resolution's copy of it.
+	// Until the end, a copy's Needs point at the graph's steps.
+	copies := map[*Node]*Node{}
+	copyOf := func(n *Node) *Node {
+		c := copies[n]
+		if c == nil {
+			cp := *n
+			cp.Needs = slices.Clone(n.Needs)
+			cp.Implicit = map[string]bool{}
+			cp.Sources, cp.Produced = nil, nil
+			c = &cp
+			copies[n] = c
+		}
+		return c
+	}
+	wave := make([]*Node, len(roots))
+	for i, n := range roots {
+		wave[i] = copyOf(n)
 	}
 	var errs []error
 	for len(wave) > 0 {
-		errs = append(errs, g.expandAll(wave, virtual, outputs, producers)...)
+		errs = append(errs, g.expandAll(wave, virtual, outputs, producers, known)...)
 		var next []*Node
-		for _, n := range wave {
-			for _, d := range n.Needs {
-				if !seen[d] {
-					seen[d] = true
-					next = append(next, d)
+		for _, c := range wave {
+			for _, d := range c.Needs {
+				if copies[d] == nil {
+					next = append(next, copyOf(d))
 				}
 			}
 		}
@@ -64,7 +84,12 @@ func (g *Graph) Resolve(names []string) ([]*Node, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return g.topoSort(seen)
+	for _, c := range copies {
+		for i, d := range c.Needs {
+			c.Needs[i] = copies[d]
+		}
+	}
+	return g.topoSort(copies)
 }
 
 func (g *Graph) suggest(name string) string {
@@ -75,7 +100,7 @@ func (g *Graph) suggest(name string) string {
 	return config.Suggest(name, names)
 }
 
-func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node) []error {
+func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node, known func(string) bool) []error {
 	errs := make([]error, len(nodes))
 	exps := make([]*files.Expansion, len(nodes))
 	var wg sync.WaitGroup
@@ -97,7 +122,7 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []strin
 				exp := &files.Expansion{}
 				if len(n.Inputs) > 0 {
 					var err error
-					exp, err = files.ExpandKnown(g.Root, n.Inputs, virtual, g.known)
+					exp, err = files.ExpandKnown(g.Root, n.Inputs, virtual, known)
 					if err != nil {
 						errs[i] = g.errorf(n, "inputs", "%v", err)
 						continue
@@ -163,7 +188,7 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 		switch {
 		case prod == nil:
 			n.Sources = append(n.Sources, p)
-		case prod == n:
+		case prod.Name == n.Name:
 			return g.errorf(n, "inputs", "%q is an output of this same step (a step cannot read what it writes)", p)
 		default:
 			n.Produced = append(n.Produced, p)
@@ -209,9 +234,10 @@ func (n *Node) hasNeed(d *Node) bool {
 	return false
 }
 
-// topoSort orders the given nodes so that every step comes after its needs,
-// keeping file order where it is free, and reports a cycle in full.
-func (g *Graph) topoSort(set map[*Node]bool) ([]*Node, error) {
+// topoSort orders the copies of the graph's steps so that every step comes
+// after its needs, keeping file order where it is free, and reports a cycle
+// in full.
+func (g *Graph) topoSort(copies map[*Node]*Node) ([]*Node, error) {
 	const (
 		white = iota
 		grey
@@ -247,8 +273,8 @@ func (g *Graph) topoSort(set map[*Node]bool) ([]*Node, error) {
 		return nil
 	}
 	for _, n := range g.Nodes {
-		if set[n] {
-			if err := visit(n); err != nil {
+		if c := copies[n]; c != nil {
+			if err := visit(c); err != nil {
 				return nil, err
 			}
 		}

@@ -12,8 +12,9 @@ import (
 )
 
 func TestRecordLoadCompact(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), ".bottle")
-	s, err := Load(dir)
+	root := t.TempDir()
+	dir := Dir(root)
+	s, err := Load(root)
 	if err != nil || len(s.Steps) != 0 {
 		t.Fatalf("empty state: %v, %v", s.Steps, err)
 	}
@@ -30,7 +31,7 @@ func TestRecordLoadCompact(t *testing.T) {
 	}
 	s.Close()
 	// The journal alone is enough.
-	s2, err := Load(dir)
+	s2, err := Load(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestRecordLoadCompact(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "state.journal")); !os.IsNotExist(err) {
 		t.Error("journal kept after compaction")
 	}
-	s3, _ := Load(dir)
+	s3, _ := Load(root)
 	if len(s3.Steps) != 1 || s3.Steps["a"].Key != a.Key {
 		t.Fatalf("after compaction: %+v", s3.Steps)
 	}
@@ -53,14 +54,15 @@ func TestRecordLoadCompact(t *testing.T) {
 }
 
 func TestTornJournalLine(t *testing.T) {
-	dir := t.TempDir()
-	s, _ := Load(dir)
+	root := t.TempDir()
+	dir := Dir(root)
+	s, _ := Load(root)
 	s.Record(&Step{Name: "a", Key: cache.Key(cache.SumString("ka"))})
 	s.Close()
 	f, _ := os.OpenFile(filepath.Join(dir, "state.journal"), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"name":"b","key":"0000`) // a kill in the middle of a line
 	f.Close()
-	s2, err := Load(dir)
+	s2, err := Load(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +72,10 @@ func TestTornJournalLine(t *testing.T) {
 }
 
 func TestDamagedSnapshot(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, snapshotName), []byte("{oops"), 0o644)
-	s, err := Load(dir)
+	root := t.TempDir()
+	os.MkdirAll(Dir(root), 0o755)
+	os.WriteFile(filepath.Join(Dir(root), snapshotName), []byte("{oops"), 0o644)
+	s, err := Load(root)
 	if s == nil || len(s.Steps) != 0 || err == nil || !strings.Contains(err.Error(), "damaged") {
 		t.Errorf("state %v, err %v: want an empty state and a warning", s, err)
 	}

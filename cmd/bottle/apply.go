@@ -14,8 +14,8 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
-	"github.com/bottle-build/bottle/graph/apply"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
+	"github.com/bottle-build/bottle/run"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
@@ -92,9 +92,9 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	}
 	defer ws.state.Close()
 	pl := ws.planner(replace)
-	rt := &steps.Runtime{KillGrace: 5 * time.Second, Hurry: a.hurry}
+	rt := &kinds.Runtime{Hurry: a.hurry}
 	if refresh {
-		ws.refresh(ctx, pl, rt)
+		pl.Outside = &outside{ctx: ctx, rt: rt}
 	}
 	for _, r := range replace {
 		if ws.g.Node(r) == nil {
@@ -153,15 +153,15 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 		grace = d
 	}
 	rt.KillGrace = grace
-	progress := apply.NewProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
-	ap := &apply.Applier{
+	progress := newProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
+	ap := &run.Applier{
 		Planner:  pl,
 		Store:    store,
-		Runners:  steps.NewRunners(rt),
 		State:    ws.state,
-		Progress: progress,
+		Runtime:  rt,
+		Reporter: progress,
 		Hold:     hold,
-		Options:  apply.Options{Jobs: jobs, KeepGoing: keepGoing},
+		Options:  run.Options{Jobs: jobs, KeepGoing: keepGoing},
 	}
 	fmt.Fprintln(a.stderr)
 	start := time.Now()
@@ -183,9 +183,9 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	case sum.Failed > 0:
 		verb = "Apply failed"
 	}
-	fmt.Fprintf(a.stderr, "%s in %s: %s\n", verb, round(time.Since(start)), sum.Line())
+	fmt.Fprintf(a.stderr, "%s in %s: %s\n", verb, round(time.Since(start)), summaryLine(sum))
 	if runErr != nil {
-		if errors.Is(runErr, apply.ErrFailed) {
+		if errors.Is(runErr, run.ErrFailed) {
 			return exitError(1)
 		}
 		return runErr
@@ -193,7 +193,7 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	return nil
 }
 
-func (a *app) printFailure(f *apply.Failure) {
+func (a *app) printFailure(f *run.Failure) {
 	fmt.Fprintf(a.stderr, "\nstep %s failed: %v\n", f.Step, f.Err)
 	if len(f.Tail) > 0 {
 		fmt.Fprintf(a.stderr, "last %d lines of its log:\n", len(f.Tail))
@@ -204,13 +204,6 @@ func (a *app) printFailure(f *apply.Failure) {
 	if f.LogPath != "" {
 		fmt.Fprintf(a.stderr, "full log: %s (or: bottle logs %s)\n", f.LogPath, f.Step)
 	}
-}
-
-func round(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(100 * time.Millisecond).String()
 }
 
 func readPlan(path string) (*graph.PlanJSON, error) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
@@ -26,7 +26,7 @@ func (a *app) cacheDirForCommand() (string, error) {
 	setting := ""
 	cfg := workspace.ConfigPath(root, a.file)
 	if data, err := os.ReadFile(cfg); err == nil {
-		if f, err := config.Parse(filepath.Base(cfg), data, steps.Infos()); err == nil {
+		if f, err := config.Parse(filepath.Base(cfg), data, kinds.Infos()); err == nil {
 			setting = f.Settings.CacheDir
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
@@ -44,7 +44,7 @@ EXAMPLES
 			// Check the name against the config so a typo gets an answer.
 			cfgPath := workspace.ConfigPath(root, a.file)
 			if data, err := os.ReadFile(cfgPath); err == nil {
-				if f, err := config.Parse(filepath.Base(cfgPath), data, steps.Infos()); err == nil && f.Step(name) == nil {
+				if f, err := config.Parse(filepath.Base(cfgPath), data, kinds.Infos()); err == nil && f.Step(name) == nil {
 					return usageErr("no step %q in %s", name, filepath.Base(cfgPath))
 				}
 			}

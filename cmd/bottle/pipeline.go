@@ -10,7 +10,7 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 )
 
@@ -42,7 +42,7 @@ func (a *app) openWorkspace() (*pipeline, error) {
 		ws.state, stateErr = workspace.Load(root)
 		ws.index, indexErr = files.OpenIndex(workspace.IndexPath(root))
 	}()
-	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg})
+	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Kinds: kinds.Descriptions()})
 	<-loaded
 	if err != nil {
 		return nil, err
@@ -118,21 +118,22 @@ func (ws *pipeline) planner(replace []string) *graph.Planner {
 	return pl
 }
 
-// refresh gives the planner a way to check that effects still exist (the
-// image in the engine, ...): plan and apply --refresh. Without it, planning
-// never contacts anything.
-func (ws *pipeline) refresh(ctx context.Context, pl *graph.Planner, rt *steps.Runtime) {
-	probes := steps.NewProbes(rt)
-	if rt.Environ == nil {
-		rt.Environ = os.Environ()
+// outside is what planning may ask beyond the workspace (graph.Outside):
+// whether effects still exist, through the kinds' probes. The planner gets
+// one only for --refresh; without it, planning contacts nothing.
+type outside struct {
+	ctx context.Context
+	rt  *kinds.Runtime
+}
+
+var _ graph.Outside = (*outside)(nil)
+
+func (o *outside) EffectExists(kind, key string, values map[string]string) (bool, error) {
+	p, ok := kinds.Get(kind).(kinds.Prober)
+	if !ok {
+		return true, nil
 	}
-	pl.Probe = func(kind, key string, values map[string]string) (bool, error) {
-		p := probes[kind]
-		if p == nil {
-			return true, nil
-		}
-		return p.Exists(ctx, key, values)
-	}
+	return p.Exists(o.ctx, o.rt, key, values)
 }
 
 // saveIndex keeps the hashes computed while planning; it writes only under

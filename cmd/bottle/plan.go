@@ -9,7 +9,7 @@ import (
 
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/internal/atomicfile"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -51,7 +51,7 @@ EXAMPLES
 			}
 			pl := ws.planner(nil)
 			if *refresh {
-				ws.refresh(ctx, pl, &steps.Runtime{})
+				pl.Outside = &outside{ctx: ctx, rt: &kinds.Runtime{}}
 			}
 			plan, err := pl.Plan(args)
 			if err != nil {
@@ -93,14 +93,6 @@ func writePlan(path string, pj *graph.PlanJSON) error {
 	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
-var statusMark = map[graph.Status]struct{ sym, color string }{
-	graph.Run:      {"~", "33"},
-	graph.Replace:  {"±", "31"},
-	graph.Restore:  {"↓", "36"},
-	graph.Pending:  {"…", "2"},
-	graph.UpToDate: {"=", "2"},
-}
-
 // How many lines of each kind the human plan shows before folding the rest
 // into a count (unless -v).
 const (
@@ -112,12 +104,6 @@ const (
 // runs into counts, and ends with the summary line.
 func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 	color := a.useColor() && w == a.stdout && isTerminal(a.stdout)
-	paint := func(code, s string) string {
-		if !color || code == "" {
-			return s
-		}
-		return "\x1b[" + code + "m" + s + "\x1b[0m"
-	}
 	type row struct {
 		sp   *graph.StepPlan
 		mark string
@@ -138,12 +124,11 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 			continue
 		}
 		shown[sp.Status]++
-		m := statusMark[sp.Status]
-		sym := m.sym
+		m := marks[string(sp.Status)]
 		if sp.Status == graph.Run && sp.Reason == "new" {
-			sym = "+"
+			m = marks["new"]
 		}
-		rows = append(rows, row{sp, paint(m.color, sym)})
+		rows = append(rows, row{sp, paint(color, m.color, m.sym)})
 	}
 	nameW, kindW := 4, 4
 	for _, r := range rows {
@@ -154,7 +139,7 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 		sp := r.sp
 		line := fmt.Sprintf("  %s %-*s  %-*s  %-10s  %s", r.mark, nameW, sp.Node.Name, kindW, sp.Node.Kind.Name(), sp.Status, sp.Reason)
 		if e := sp.Node.Effect(); e != "" {
-			line += paint("35", "  effect: "+e)
+			line += paint(color, "35", "  effect: "+e)
 		}
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
@@ -164,14 +149,14 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 			if s == graph.UpToDate {
 				more = ""
 			}
-			fmt.Fprintf(w, "  %s %d %s%s (-v lists them)\n", paint(statusMark[s].color, statusMark[s].sym), n, more, pluralStatus(s, n))
+			fmt.Fprintf(w, "  %s %d %s%s (-v lists them)\n", paint(color, marks[string(s)].color, marks[string(s)].sym), n, more, pluralStatus(s, n))
 		}
 	}
 	c := plan.Counts()
 	fmt.Fprintf(w, "Plan: %d to run, %d to restore, %d pending, %d up to date.",
 		c[graph.Run]+c[graph.Replace], c[graph.Restore], c[graph.Pending], c[graph.UpToDate])
 	if c[graph.Replace] > 0 {
-		fmt.Fprintf(w, " (%d of those to run replace%s an effect)", c[graph.Replace], map[bool]string{true: "s", false: ""}[c[graph.Replace] == 1])
+		fmt.Fprintf(w, " (%d of those to run %s an effect)", c[graph.Replace], plural(c[graph.Replace], "replaces", "replace"))
 	}
 	fmt.Fprintln(w)
 }

@@ -1,9 +1,11 @@
-package steps
+package kinds
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/docker/docker/client"
@@ -42,4 +44,27 @@ func (rt *Runtime) Docker(ctx context.Context) (*client.Client, error) {
 		rt.docker.cli = cli
 	})
 	return rt.docker.cli, rt.docker.err
+}
+
+// saveImage writes the images named (IDs or tags) as one docker-save
+// archive at dst, and returns its size. It is the one docker save of
+// bottle: image.save's tarball and image.build's kept archive.
+func saveImage(ctx context.Context, cli *client.Client, names []string, dst string) (int64, error) {
+	rc, err := cli.ImageSave(ctx, names)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, err
+	}
+	f, err := os.Create(dst)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, rc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }

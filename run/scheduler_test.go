@@ -1,4 +1,4 @@
-package apply
+package run
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
-	"github.com/bottle-build/bottle/steps"
+	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 )
 
@@ -31,7 +31,7 @@ type fakeRunner struct {
 	duration time.Duration
 }
 
-func (f *fakeRunner) Run(ctx context.Context, job *steps.Job) (*steps.Outcome, error) {
+func (f *fakeRunner) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, error) {
 	f.mu.Lock()
 	f.running++
 	f.peak = max(f.peak, f.running)
@@ -42,11 +42,11 @@ func (f *fakeRunner) Run(ctx context.Context, job *steps.Job) (*steps.Outcome, e
 		f.running--
 		f.mu.Unlock()
 	}()
-	spec := job.Spec.(*steps.ExecSpec)
+	spec := job.Spec.(*kinds.ExecSpec)
 	switch {
 	case strings.HasPrefix(spec.Run, "fail"):
 		fmt.Fprintln(job.Log, "it broke")
-		return nil, &steps.ExitError{Code: 2}
+		return nil, &kinds.ExitError{Code: 2}
 	case strings.HasPrefix(spec.Run, "slow"):
 		select {
 		case <-ctx.Done():
@@ -63,7 +63,17 @@ func (f *fakeRunner) Run(ctx context.Context, job *steps.Job) (*steps.Outcome, e
 			return nil, err
 		}
 	}
-	return &steps.Outcome{}, nil
+	return &kinds.Outcome{}, nil
+}
+
+// fakeExec is the exec kind with a fake runner.
+type fakeExec struct {
+	kinds.Kind
+	fr *fakeRunner
+}
+
+func (f fakeExec) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, error) {
+	return f.fr.Run(ctx, job)
 }
 
 func setup(t *testing.T, config string, fr *fakeRunner, opts Options) (*Applier, *graph.Plan) {
@@ -76,11 +86,11 @@ func setup(t *testing.T, config string, fr *fakeRunner, opts Options) (*Applier,
 }
 
 func plan(t *testing.T, root string, fr *fakeRunner, opts Options) (*Applier, *graph.Plan) {
-	g, err := graph.Load(graph.LoadOptions{Root: root})
+	g, err := graph.Load(graph.LoadOptions{Root: root, Kinds: kinds.Descriptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, _ := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
+	ix, _ := files.OpenIndex(workspace.IndexPath(root))
 	st, _ := workspace.Load(root)
 	store, err := cache.Open(filepath.Join(root, ".cache"))
 	if err != nil {
@@ -91,7 +101,8 @@ func plan(t *testing.T, root string, fr *fakeRunner, opts Options) (*Applier, *g
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Applier{Planner: pl, Store: store, Runners: map[string]steps.Runner{"exec": fr}, State: st, Options: opts}, p
+	kind := func(name string) kinds.Kind { return fakeExec{kinds.Get("exec"), fr} }
+	return &Applier{Planner: pl, Store: store, Kind: kind, State: st, Options: opts}, p
 }
 
 func TestJobsLimit(t *testing.T) {

@@ -1,4 +1,4 @@
-package steps
+package kinds
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(packKind{}) }
@@ -37,7 +38,7 @@ func (s *PackSpec) Check() error {
 	case strings.HasSuffix(s.Output, ".smolmachine"):
 		errs = append(errs, &config.FieldError{Field: "output", Msg: `"output" names the stub; smolvm adds the .smolmachine sidecar itself`})
 	case !strings.Contains(s.Output, "${"):
-		if err := CheckPath(s.Output); err != nil {
+		if err := steps.CheckPath(s.Output); err != nil {
 			errs = append(errs, &config.FieldError{Field: "output", Msg: err.Error()})
 		}
 	}
@@ -63,10 +64,8 @@ func (packKind) Outputs(step string, spec any) []string {
 	return []string{out, out + ".smolmachine"}
 }
 
-type packRunner struct{ rt *Runtime }
-
 // Run packs the image into a stub and its sidecar with smolvm.
-func (r *packRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
+func (packKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	s := job.Spec.(*PackSpec)
 	out := path.Clean(s.Output)
 	if err := os.MkdirAll(filepath.Join(job.Workspace, filepath.Dir(filepath.FromSlash(out))), 0o755); err != nil {
@@ -83,7 +82,7 @@ func (r *packRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
 		args = append(args, "--single-file")
 	}
 	args = append(args, s.Args...)
-	sv := &smolvm{bin: s.Smolvm, dir: job.Workspace, env: job.Env, log: job.Log}
+	sv := &smolvm{bin: s.Smolvm, dir: job.Workspace, env: job.Env, log: job.Log, rt: job.Runtime}
 	if _, err := sv.run(ctx, args...); err != nil {
 		return nil, err
 	}

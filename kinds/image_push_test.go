@@ -1,4 +1,4 @@
-package steps
+package kinds
 
 import (
 	"bytes"
@@ -68,7 +68,7 @@ func newPushWorkspace(t *testing.T) *pushWorkspace {
 func (w *pushWorkspace) push(t *testing.T, spec ImagePushSpec) (*Outcome, string, int64, error) {
 	t.Helper()
 	var buf bytes.Buffer
-	r := NewRunners(&Runtime{})["image.push"]
+	r := Get("image.push")
 	out, err := r.Run(context.Background(), &Job{
 		Step:      "push",
 		Workspace: w.dir,
@@ -289,12 +289,12 @@ func TestImagePushCheck(t *testing.T) {
 }
 
 func TestImagePushKind(t *testing.T) {
-	k, ok := Kinds()["image.push"]
+	k, ok := Descriptions()["image.push"]
 	if !ok {
 		t.Fatal("image.push is not registered")
 	}
-	if _, ok := NewRunners(&Runtime{})["image.push"]; !ok {
-		t.Error("image.push has no runner")
+	if _, ok := Get("image.push").(Prober); !ok {
+		t.Error("image.push has no probe")
 	}
 	if k.Version() != 1 {
 		t.Errorf("Version = %d", k.Version())
@@ -339,7 +339,7 @@ func TestPushProbe(t *testing.T) {
 	}
 	d, _ := img.Digest()
 	pinned := host + "/probe/app@" + d.String()
-	p := &pushProbe{rt: &Runtime{}}
+	p := Get("image.push").(Prober)
 	tests := []struct {
 		name   string
 		values map[string]string
@@ -350,7 +350,7 @@ func TestPushProbe(t *testing.T) {
 		{"oci layout", map[string]string{"ref": "oci:out/layout@" + d.String()}, true},
 	}
 	for _, tt := range tests {
-		got, err := p.Exists(context.Background(), "key", tt.values)
+		got, err := p.Exists(context.Background(), &Runtime{}, "key", tt.values)
 		if err != nil || got != tt.want {
 			t.Errorf("%s: Exists = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
@@ -360,7 +360,7 @@ func TestPushProbe(t *testing.T) {
 	if err := remote.Delete(pr); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := p.Exists(context.Background(), "key", map[string]string{"ref": pinned}); err != nil || got {
+	if got, err := p.Exists(context.Background(), &Runtime{}, "key", map[string]string{"ref": pinned}); err != nil || got {
 		t.Errorf("after delete: Exists = %v, %v; want false", got, err)
 	}
 }

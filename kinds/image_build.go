@@ -1,4 +1,4 @@
-package steps
+package kinds
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
@@ -56,12 +57,12 @@ func (s *ImageBuildSpec) dockerfile() string {
 func (s *ImageBuildSpec) Check() error {
 	var errs []error
 	if s.Context != "" && s.Context != "." && !strings.Contains(s.Context, "${") {
-		if err := CheckPath(s.Context); err != nil {
+		if err := steps.CheckPath(s.Context); err != nil {
 			errs = append(errs, &config.FieldError{Field: "context", Msg: err.Error()})
 		}
 	}
 	if s.Dockerfile != "" && !strings.Contains(s.Dockerfile, "${") {
-		if err := CheckPath(s.Dockerfile); err != nil {
+		if err := steps.CheckPath(s.Dockerfile); err != nil {
 			errs = append(errs, &config.FieldError{Field: "dockerfile", Msg: err.Error()})
 		}
 	}
@@ -188,14 +189,12 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 	return slices.Compact(out), nil
 }
 
-type imageBuildRunner struct{ rt *Runtime }
-
 // Run builds the image through the Docker Engine API with the legacy
 // builder (readable output, engines from 20.10 on), streaming its output to
 // the step's log.
-func (r *imageBuildRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
+func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	s := job.Spec.(*ImageBuildSpec)
-	cli, err := r.rt.Docker(ctx)
+	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -248,45 +247,21 @@ func (r *imageBuildRunner) Run(ctx context.Context, job *Job) (*Outcome, error) 
 		id = insp.ID
 	}
 	fmt.Fprintf(job.Log, "built %s\n", id)
-	if err := saveArchive(ctx, cli, id, s.Tags, filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))); err != nil {
-		return nil, err
+	names := s.Tags
+	if len(names) == 0 {
+		names = []string{id}
+	}
+	if _, err := saveImage(ctx, cli, names, filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))); err != nil {
+		return nil, fmt.Errorf("keeping the image's archive: %w", err)
 	}
 	return &Outcome{Values: map[string]string{"image_id": id}}, nil
 }
 
-// saveArchive writes the image (with its tags) as a docker-save archive.
-func saveArchive(ctx context.Context, cli *client.Client, id string, tags []string, dst string) error {
-	names := tags
-	if len(names) == 0 {
-		names = []string{id}
-	}
-	rc, err := cli.ImageSave(ctx, names)
-	if err != nil {
-		return fmt.Errorf("keeping the image's archive: %w", err)
-	}
-	defer rc.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, rc)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("keeping the image's archive: %w", err)
-	}
-	return nil
-}
-
 // Restore loads the image from its restored archive when the engine lacks
 // it: a cache hit on another engine costs a load, not a build.
-func (r *imageBuildRunner) Restore(ctx context.Context, job *Job, values map[string]string) error {
+func (imageBuildKind) Restore(ctx context.Context, job *Job, values map[string]string) error {
 	s := job.Spec.(*ImageBuildSpec)
-	cli, err := r.rt.Docker(ctx)
+	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
 		return err
 	}
@@ -367,15 +342,13 @@ func readBuildStream(body io.Reader, log io.Writer) (string, error) {
 	}
 }
 
-type imageProbe struct{ rt *Runtime }
-
 // Exists reports whether the engine still has the built image.
-func (p *imageProbe) Exists(ctx context.Context, key string, values map[string]string) (bool, error) {
+func (imageBuildKind) Exists(ctx context.Context, rt *Runtime, key string, values map[string]string) (bool, error) {
 	id := values["image_id"]
 	if id == "" {
 		return false, nil
 	}
-	cli, err := p.rt.Docker(ctx)
+	cli, err := rt.Docker(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -387,3 +360,12 @@ func (p *imageProbe) Exists(ctx context.Context, key string, values map[string]s
 	}
 	return true, nil
 }
+
+// image.build has an effect that --refresh looks for and a cached result
+// recreates by loading its archive.
+var (
+	_ Prober            = imageBuildKind{}
+	_ Restorer          = imageBuildKind{}
+	_ steps.Shareable   = imageBuildKind{}
+	_ steps.InputFinder = imageBuildKind{}
+)

@@ -1,14 +1,16 @@
-package steps
+package kinds
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(machineCreateKind{}) }
@@ -55,14 +57,12 @@ func (machineCreateKind) Replaces() bool { return true }
 // KeyLabel is the label that records, on the machine, the key that made it.
 const KeyLabel = "bottle.key"
 
-type machineCreateRunner struct{ rt *Runtime }
-
 // Run creates the machine, deleting first a machine of that name that
 // carries another key (always with -f: without it smolvm asks, and an
 // empty answer cancels).
-func (r *machineCreateRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
+func (machineCreateKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	s := job.Spec.(*MachineCreateSpec)
-	sv := &smolvm{bin: s.Smolvm, dir: job.Workspace, env: job.Env, log: job.Log}
+	sv := &smolvm{bin: s.Smolvm, dir: job.Workspace, env: job.Env, log: job.Log, rt: job.Runtime}
 	ms, err := sv.machines(ctx)
 	if err != nil {
 		return nil, err
@@ -91,12 +91,10 @@ func (r *machineCreateRunner) Run(ctx context.Context, job *Job) (*Outcome, erro
 	return &Outcome{Values: map[string]string{"name": s.Name}}, nil
 }
 
-type machineProbe struct{ rt *Runtime }
-
 // Exists reports whether smolvm still has the machine, carrying the key
 // that made it.
-func (p *machineProbe) Exists(ctx context.Context, key string, values map[string]string) (bool, error) {
-	sv := &smolvm{env: p.rt.Environ, log: discard{}}
+func (machineCreateKind) Exists(ctx context.Context, rt *Runtime, key string, values map[string]string) (bool, error) {
+	sv := &smolvm{log: io.Discard, rt: rt}
 	ms, err := sv.machines(ctx)
 	if err != nil {
 		return false, err
@@ -109,6 +107,8 @@ func (p *machineProbe) Exists(ctx context.Context, key string, values map[string
 	return false, nil
 }
 
-type discard struct{}
-
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
+// A machine is looked for by --refresh, and replaced when its key changes.
+var (
+	_ Prober         = machineCreateKind{}
+	_ steps.Replacer = machineCreateKind{}
+)

@@ -1,4 +1,4 @@
-package steps
+package kinds
 
 import (
 	"bytes"
@@ -16,8 +16,13 @@ import (
 func run(t *testing.T, spec *ExecSpec, env []string, timeout time.Duration, ctx context.Context) (string, error) {
 	t.Helper()
 	var log bytes.Buffer
-	r := &execRunner{rt: &Runtime{KillGrace: 200 * time.Millisecond}}
-	_, err := r.Run(ctx, &Job{Step: "s", Workspace: t.TempDir(), Spec: spec, Env: env, Timeout: timeout, Log: &log})
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	rt := &Runtime{KillGrace: 200 * time.Millisecond}
+	_, err := Get("exec").Run(ctx, &Job{Step: "s", Workspace: t.TempDir(), Spec: spec, Env: env, Log: &log, Runtime: rt})
 	return log.String(), err
 }
 
@@ -36,7 +41,7 @@ func TestExecRun(t *testing.T) {
 		{"only the given env", ExecSpec{Run: `echo "[$SECRET][$MODE]"`}, []string{path, "MODE=x"}, 0, "[][x]\n", ""},
 		{"stdin is empty", ExecSpec{Run: "cat; echo done"}, []string{path}, 0, "done\n", ""},
 		{"exit code", ExecSpec{Run: "exit 7"}, []string{path}, 0, "", "exit status 7"},
-		{"timeout", ExecSpec{Run: "sleep 5"}, []string{path}, 100 * time.Millisecond, "", "timed out after 100ms"},
+		{"deadline", ExecSpec{Run: "sleep 5"}, []string{path}, 100 * time.Millisecond, "", "context deadline exceeded"},
 		{"missing program", ExecSpec{Argv: []string{"no-such-program-xyz"}}, []string{path}, 0, "", "starting no-such-program-xyz"},
 	}
 	t.Setenv("SECRET", "must not leak")

@@ -1,4 +1,4 @@
-package steps
+package kinds
 
 // The image.push kind: its describing face (imagePushKind) plans without
 // touching the network; its runner (imagePushRunner) is the one place that
@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(imagePushKind{}) }
@@ -60,14 +61,14 @@ func (s *ImagePushSpec) Check() error {
 	var errs []error
 	if s.From == "" {
 		errs = append(errs, &config.FieldError{Field: "from", Msg: `an image.push step needs "from" (a docker-save tarball or an OCI layout folder)`})
-	} else if err := CheckPath(s.From); err != nil {
+	} else if err := steps.CheckPath(s.From); err != nil {
 		errs = append(errs, &config.FieldError{Field: "from", Msg: err.Error()})
 	}
 	switch {
 	case s.To == "":
 		errs = append(errs, &config.FieldError{Field: "to", Msg: `an image.push step needs "to" (host[:port]/repo:tag, or oci:PATH)`})
 	case strings.HasPrefix(s.To, OCIPrefix):
-		if err := CheckPath(strings.TrimPrefix(s.To, OCIPrefix)); err != nil {
+		if err := steps.CheckPath(strings.TrimPrefix(s.To, OCIPrefix)); err != nil {
 			errs = append(errs, &config.FieldError{Field: "to", Msg: "oci layout: " + err.Error()})
 		}
 	case !strings.Contains(s.To, "${"):
@@ -107,21 +108,12 @@ func (imagePushKind) Outputs(step string, spec any) []string {
 	return nil
 }
 
-type imagePushRunner struct{ rt *Runtime }
-
-var _ Runner = (*imagePushRunner)(nil)
-
 // Run loads the image named by from and pushes it to the registry, or writes
 // it into the OCI layout, named by to.
-func (r *imagePushRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
+func (imagePushKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	s := job.Spec.(*ImagePushSpec)
 	if err := s.Check(); err != nil {
 		return nil, err
-	}
-	if job.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
-		defer cancel()
 	}
 	img, err := loadImage(filepath.Join(job.Workspace, filepath.FromSlash(s.From)))
 	if err != nil {
@@ -132,9 +124,6 @@ func (r *imagePushRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
 		out, err = pushLayout(job, p, img)
 	} else {
 		out, err = pushRegistry(ctx, job, s, img)
-	}
-	if err != nil && job.Timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("pushing to %s: timed out after %s", s.To, job.Timeout)
 	}
 	return out, err
 }
@@ -294,12 +283,10 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-type pushProbe struct{ rt *Runtime }
-
 // Exists reports whether the registry still has the pushed manifest (a
 // HEAD request). A push to an OCI layout is a folder bottle keeps in its
 // cache: it exists as far as a refresh is concerned.
-func (p *pushProbe) Exists(ctx context.Context, key string, values map[string]string) (bool, error) {
+func (imagePushKind) Exists(ctx context.Context, rt *Runtime, key string, values map[string]string) (bool, error) {
 	r := values["ref"]
 	if r == "" || strings.HasPrefix(r, OCIPrefix) {
 		return true, nil
@@ -318,3 +305,5 @@ func (p *pushProbe) Exists(ctx context.Context, key string, values map[string]st
 	}
 	return true, nil
 }
+
+var _ Prober = imagePushKind{} // --refresh looks for the pushed manifest

@@ -1,4 +1,4 @@
-package steps
+package kinds
 
 import (
 	"bytes"
@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
+
+	"github.com/bottle-build/bottle/steps"
 )
 
 // smolvm runs the smolvm CLI for the pack and machine kinds. smolvm cannot
@@ -19,6 +20,7 @@ type smolvm struct {
 	dir string   // the workspace
 	env []string // the step's environment, looked in for PATH
 	log io.Writer
+	rt  *Runtime
 }
 
 // environ is what smolvm runs with: the host's environment (its state lives
@@ -30,42 +32,35 @@ func (s *smolvm) environ() []string {
 
 const smolvmHelp = "install smolvm (https://github.com/smol-machines/smolvm/releases) or name its binary in the step's smolvm field"
 
-func (s *smolvm) path() (string, error) {
+// run runs smolvm with args, its output going to the log; stdout is also
+// returned. stdin is empty (smolvm asks questions on it; an empty answer
+// cancels, which is why every delete passes -f). It is stopped like any
+// command bottle runs when ctx ends.
+func (s *smolvm) run(ctx context.Context, args ...string) ([]byte, error) {
 	bin := s.bin
 	if bin == "" {
 		bin = "smolvm"
 	}
-	if strings.Contains(bin, "/") {
-		return bin, nil
+	cmd, err := command(bin, args, s.dir, s.environ())
+	if errors.Is(err, steps.ErrNotFound) {
+		return nil, fmt.Errorf("%s not found on PATH: %s", bin, smolvmHelp)
 	}
-	p, err := lookPath(bin, s.env)
-	if err != nil {
-		return "", fmt.Errorf("%s not found on PATH: %s", bin, smolvmHelp)
-	}
-	return p, nil
-}
-
-// run runs smolvm with args, its output going to the log; stdout is also
-// returned. stdin is empty (smolvm asks questions on it; an empty answer
-// cancels, which is why every delete passes -f).
-func (s *smolvm) run(ctx context.Context, args ...string) ([]byte, error) {
-	p, err := s.path()
 	if err != nil {
 		return nil, err
 	}
 	var stdout bytes.Buffer
-	cmd := exec.CommandContext(ctx, p, args...)
-	cmd.Env = s.environ()
-	cmd.Dir = s.dir
 	cmd.Stdout = io.MultiWriter(&stdout, s.log)
 	cmd.Stderr = s.log
 	fmt.Fprintf(s.log, "$ smolvm %s\n", strings.Join(args, " "))
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return stdout.Bytes(), fmt.Errorf("smolvm %s: exit status %d (its output is in the step log)", args[0]+" "+args[1], ee.ExitCode())
-		}
+	err = runProcess(ctx, s.rt, cmd)
+	var ee *ExitError
+	switch {
+	case errors.As(err, &ee):
+		return stdout.Bytes(), fmt.Errorf("smolvm %s %s: %v (its output is in the step log)", args[0], args[1], ee)
+	case err != nil && ctx.Err() == nil:
 		return nil, fmt.Errorf("running smolvm: %w", err)
+	case err != nil:
+		return nil, err
 	}
 	return stdout.Bytes(), nil
 }

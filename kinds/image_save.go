@@ -1,16 +1,15 @@
-package steps
+package kinds
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -30,7 +29,7 @@ func (s *ImageSaveSpec) Check() error {
 		errs = append(errs, &config.FieldError{Field: "image", Msg: `image.save needs "image": an image ID or tag, e.g. "${step.build.image_id}"`})
 	}
 	if s.Output != "" && !strings.Contains(s.Output, "${") {
-		if err := CheckPath(s.Output); err != nil {
+		if err := steps.CheckPath(s.Output); err != nil {
 			errs = append(errs, &config.FieldError{Field: "output", Msg: err.Error()})
 		}
 	}
@@ -55,35 +54,18 @@ func (imageSaveKind) Outputs(step string, spec any) []string {
 	return []string{saveOutput(step, spec.(*ImageSaveSpec))}
 }
 
-type imageSaveRunner struct{ rt *Runtime }
-
 // Run writes the image as a docker-save tarball and reports its manifest
 // digest as go-containerregistry computes it (what a push of the tarball
 // makes).
-func (r *imageSaveRunner) Run(ctx context.Context, job *Job) (*Outcome, error) {
+func (imageSaveKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	s := job.Spec.(*ImageSaveSpec)
-	cli, err := r.rt.Docker(ctx)
+	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := saveOutput(job.Step, s)
 	abs := filepath.Join(job.Workspace, filepath.FromSlash(out))
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return nil, err
-	}
-	rc, err := cli.ImageSave(ctx, []string{s.Image})
-	if err != nil {
-		return nil, fmt.Errorf("saving image %s: %w", s.Image, err)
-	}
-	defer rc.Close()
-	f, err := os.Create(abs)
-	if err != nil {
-		return nil, err
-	}
-	n, err := io.Copy(f, rc)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	n, err := saveImage(ctx, cli, []string{s.Image}, abs)
 	if err != nil {
 		return nil, fmt.Errorf("saving image %s: %w", s.Image, err)
 	}

@@ -1,0 +1,349 @@
+// Package run executes a plan: it restores cached results, runs steps in
+// dependency order up to -j at once, stores each result the moment it
+// succeeds and records it in the workspace state. It is the only caller of
+// the kinds' Run, Restore and Probe, and the only writer of the cache;
+// planning (package graph) never receives either.
+//
+// The plan it is given is a value: run keeps what happens to each step in
+// records of its own and never writes into the plan. What it does is told
+// to a Reporter as it happens; run formats no text for people.
+//
+// scheduler.go orders the work; step.go does one step (restore, run,
+// capture); report.go is what run tells its Reporter.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/kinds"
+	"github.com/bottle-build/bottle/workspace"
+)
+
+// Store is the writable cache run needs.
+type Store interface {
+	graph.ResultSource
+	// GetResult is PeekResult that also marks the result used (prune
+	// drops the least recently used first).
+	GetResult(k cache.Key) (*cache.Result, error)
+	PutFile(path string) (cache.Digest, int64, error)
+	PutResult(r *cache.Result) error
+	RestoreFile(d cache.Digest, dst string, perm fs.FileMode) error
+}
+
+// Options tune a run.
+type Options struct {
+	Jobs      int  // steps at once; <= 0 means 1
+	KeepGoing bool // run every step whose needs succeeded, despite failures
+}
+
+// Applier runs plans.
+type Applier struct {
+	Planner *graph.Planner
+	Store   Store
+	State   *workspace.State
+	// Runtime is what the kinds' runners share (kill grace, Docker).
+	Runtime *kinds.Runtime
+	// Kind finds a step's kind by name; default kinds.Get.
+	Kind     func(name string) kinds.Kind
+	Reporter Reporter                             // may be nil
+	Hold     interface{ Add(...cache.Key) error } // may be nil
+	Options
+}
+
+// ErrFailed is returned when at least one step failed.
+var ErrFailed = errors.New("apply failed")
+
+// done is what apply knows of a step that finished well: what its
+// dependents' keys and references use.
+type done struct {
+	digest cache.Digest
+	values map[string]string
+}
+
+// Apply runs plan. It returns ErrFailed (wrapped) when a step failed, and
+// the context's error when interrupted; the summary is filled either way.
+func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error) {
+	jobs := max(a.Jobs, 1)
+	sum := &Summary{}
+	rep := a.Reporter
+	if rep == nil {
+		rep = nopReporter{}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+
+	// results holds every step known to be done, from the plan (up to date,
+	// restore) and from this run. The plan itself is never written.
+	results := map[string]*done{}
+	for _, sp := range plan.Steps {
+		if sp.Status.Decided() && !sp.Status.WillRun() {
+			results[sp.Node.Name] = &done{sp.ResultDigest, sp.Values}
+		}
+	}
+	needResult := func(name string) (cache.Digest, bool) {
+		if d := results[name]; d != nil {
+			return d.digest, true
+		}
+		return cache.Digest{}, false
+	}
+	// Steps that will restore are not done until restored: a dependent
+	// waits for them like for a run.
+	for _, sp := range plan.Steps {
+		if sp.Status == graph.Restore {
+			delete(results, sp.Node.Name)
+		}
+	}
+
+	// Dependents and counts of unfinished needs, within the plan.
+	waiting := map[string]int{}
+	dependents := map[string][]*graph.StepPlan{}
+	for _, sp := range plan.Steps {
+		for _, d := range sp.Node.Needs {
+			if plan.Step(d.Name) != nil {
+				waiting[sp.Node.Name]++
+				dependents[d.Name] = append(dependents[d.Name], sp)
+			}
+		}
+	}
+	var ready []*graph.StepPlan
+	for _, sp := range plan.Steps {
+		if waiting[sp.Node.Name] == 0 {
+			ready = append(ready, sp)
+		}
+	}
+	failed := map[string]bool{}
+	finished := make(chan *outcome)
+	running := 0
+	stopping := false
+
+	finish := func(name string, ok bool) {
+		for _, dep := range dependents[name] {
+			if !ok {
+				failed[dep.Node.Name] = true
+			}
+			waiting[dep.Node.Name]--
+			if waiting[dep.Node.Name] == 0 {
+				ready = append(ready, dep)
+			}
+		}
+	}
+	accounted := 0
+	fail := func(name string) {
+		failed[name] = true
+		finish(name, false)
+		if !a.KeepGoing && !stopping {
+			stopping = true
+			stop()
+		}
+	}
+	for (len(ready) > 0 && !stopping) || running > 0 {
+		if runCtx.Err() != nil {
+			stopping = true
+		}
+		// Start what can start.
+		for len(ready) > 0 && !stopping {
+			sp := ready[0]
+			name := sp.Node.Name
+			if failed[name] {
+				ready = ready[1:]
+				accounted++
+				sum.Skipped++
+				rep.Finished(sp, Report{Event: Skipped, Detail: "a step it needs did not succeed"})
+				finish(name, false)
+				continue
+			}
+			cur := sp
+			if sp.Status == graph.Pending {
+				var err error
+				if cur, err = a.Planner.Decide(plan, sp, needResult); err != nil {
+					ready = ready[1:]
+					accounted++
+					sum.Failed++
+					sum.Failures = append(sum.Failures, &Failure{Step: name, Err: err})
+					rep.Finished(sp, Report{Event: Failed, Detail: err.Error()})
+					fail(name)
+					continue
+				}
+			}
+			if cur.Status == graph.UpToDate {
+				ready = ready[1:]
+				accounted++
+				results[name] = &done{cur.ResultDigest, cur.Values}
+				if sp.Status == graph.Pending {
+					sum.CutOff++
+					rep.Finished(cur, Report{Event: CutOff, Detail: "upstream result unchanged"})
+				} else {
+					sum.UpToDate++
+				}
+				finish(name, true)
+				continue
+			}
+			if running >= jobs {
+				break
+			}
+			ready = ready[1:]
+			running++
+			rep.Started(cur)
+			// The step's references are filled in from results now, on
+			// this goroutine: every need is done, and results is not
+			// touched by the step's own goroutine.
+			spec, specErr := a.expand(cur.Node, results)
+			go func() { finished <- a.do(runCtx, cur, spec, specErr) }()
+		}
+		if running == 0 {
+			continue
+		}
+		o := <-finished
+		running--
+		accounted++
+		sp := o.sp
+		name := sp.Node.Name
+		if o.event == Ran || o.event == Restored {
+			if err := a.record(sp, o); err != nil {
+				o.event, o.err = Failed, fmt.Errorf("recording state: %w", err)
+			}
+		}
+		switch o.event {
+		case Ran, Restored:
+			if o.event == Ran {
+				sum.Ran++
+				sum.Misses++
+			} else {
+				sum.Restored++
+				sum.Hits++
+			}
+			detail := o.fellBack
+			if o.unstored != "" {
+				sum.Unstored++
+				detail = o.unstored
+			}
+			results[name] = &done{o.res.Digest(), o.res.Values}
+			rep.Finished(sp, Report{Event: o.event, Detail: detail, Duration: o.dur})
+			finish(name, true)
+		case Stopped:
+			sum.Stopped++
+			rep.Finished(sp, Report{Event: Stopped, Duration: o.dur})
+			fail(name)
+		default:
+			sum.Failed++
+			f := &Failure{Step: name, Err: o.err, LogPath: workspace.LogRel(name)}
+			f.Tail = tail(workspace.LogPath(a.root(), name), logTail)
+			sum.Failures = append(sum.Failures, f)
+			rep.Finished(sp, Report{Event: Failed, Detail: o.err.Error(), Duration: o.dur})
+			fail(name)
+		}
+	}
+	// Whatever never started (fail-fast, or an interrupt) is skipped.
+	sum.Skipped += len(plan.Steps) - accounted
+	if ctx.Err() != nil {
+		sum.Interrupted = true
+		return sum, ctx.Err()
+	}
+	if sum.Failed > 0 {
+		return sum, ErrFailed
+	}
+	return sum, nil
+}
+
+// logTail is how many lines of a failed step's log a Failure carries.
+const logTail = 20
+
+// record makes a finished step's result durable in the state.
+func (a *Applier) record(sp *graph.StepPlan, o *outcome) error {
+	res := o.res
+	if o.unstored != "" {
+		// The state must not claim this key: the next plan reruns the step.
+		return a.State.Forget(sp.Node.Name)
+	}
+	if a.Hold != nil {
+		a.Hold.Add(res.Key)
+	}
+	return a.State.Record(&workspace.Step{
+		Name:    sp.Node.Name,
+		Key:     res.Key,
+		Result:  res.Digest(),
+		Files:   res.Files,
+		Values:  res.Values,
+		Log:     res.Log,
+		Applied: time.Now().UTC(),
+	})
+}
+
+func (a *Applier) root() string { return a.Planner.Graph.Root }
+
+func (a *Applier) abs(p string) string { return filepath.Join(a.root(), filepath.FromSlash(p)) }
+
+func (a *Applier) kind(name string) kinds.Kind {
+	if a.Kind != nil {
+		return a.Kind(name)
+	}
+	return kinds.Get(name)
+}
+
+// expand fills in a step's references from the results of its needs.
+func (a *Applier) expand(n *graph.Node, results map[string]*done) (any, error) {
+	return a.Planner.ExpandSpec(n, func(step, field string) (string, error) {
+		d := results[step]
+		if d == nil {
+			return "", fmt.Errorf("step %s is not part of this run", step)
+		}
+		return d.values[field], nil
+	})
+}
+
+// env is the command's environment (SPEC §4): a few host variables every
+// program expects, the step's own, and BOTTLE_STEP and BOTTLE_WORKSPACE.
+func (a *Applier) env(n *graph.Node) []string {
+	var env []string
+	for _, name := range []string{"PATH", "HOME", "USER", "TMPDIR", "LANG", "TERM"} {
+		if v, ok := a.Planner.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	for _, name := range n.EnvNames {
+		if v, ok := a.Planner.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return append(env, "BOTTLE_STEP="+n.Name, "BOTTLE_WORKSPACE="+a.root())
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const maxRead = 64 << 10
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := max(fi.Size()-maxRead, 0)
+	b := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return nil
+	}
+	s := strings.TrimRight(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	if off > 0 && len(lines) > 1 {
+		lines = lines[1:] // the first may be cut
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}

@@ -1,0 +1,297 @@
+package run
+
+// Doing one step: restore its cached result (and recreate its effect), or
+// run it under its timeout and capture what it declared.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/kinds"
+	"github.com/bottle-build/bottle/workspace"
+)
+
+// outcome is how one step ended, as its goroutine reports it.
+type outcome struct {
+	sp       *graph.StepPlan
+	event    Event // Ran, Restored, Failed or Stopped
+	res      *cache.Result
+	err      error
+	unstored string // why the result was not stored
+	fellBack string // restore fell back to running: why
+	dur      time.Duration
+}
+
+// do restores or runs one step. It runs on its own goroutine and touches no
+// shared bookkeeping. spec is the step's spec with its references filled
+// in (or specErr).
+func (a *Applier) do(ctx context.Context, sp *graph.StepPlan, spec any, specErr error) *outcome {
+	start := time.Now()
+	if specErr != nil {
+		return &outcome{sp: sp, event: Failed, err: specErr}
+	}
+	if sp.Status == graph.Restore && sp.Cached != nil {
+		res, err := a.restore(sp)
+		if err == nil {
+			err = a.recreate(ctx, sp, spec, res)
+		}
+		if err == nil {
+			os.Remove(workspace.LogPath(a.root(), sp.Node.Name))
+			return &outcome{sp: sp, event: Restored, res: res, dur: time.Since(start)}
+		}
+		if ctx.Err() != nil {
+			return &outcome{sp: sp, event: Stopped, err: ctx.Err()}
+		}
+		o := a.run(ctx, sp, spec)
+		o.fellBack = fmt.Sprintf("ran instead of restoring: %v", err)
+		o.dur = time.Since(start)
+		return o
+	}
+	o := a.run(ctx, sp, spec)
+	o.dur = time.Since(start)
+	return o
+}
+
+// job describes the step to its kind.
+func (a *Applier) job(sp *graph.StepPlan, spec any, log interface{ Write([]byte) (int, error) }) *kinds.Job {
+	return &kinds.Job{
+		Step:      sp.Node.Name,
+		Key:       sp.Key.String(),
+		Workspace: a.root(),
+		Spec:      spec,
+		Env:       a.env(sp.Node),
+		Log:       log,
+		Runtime:   a.Runtime,
+	}
+}
+
+// recreate asks the kind to bring back the effect of a restored result
+// (image.build loads its archive into the engine).
+func (a *Applier) recreate(ctx context.Context, sp *graph.StepPlan, spec any, res *cache.Result) error {
+	rs, ok := a.kind(sp.Node.Kind.Name()).(kinds.Restorer)
+	if !ok {
+		return nil
+	}
+	var log strings.Builder
+	if err := rs.Restore(ctx, a.job(sp, spec, &log), res.Values); err != nil {
+		return fmt.Errorf("recreating its %s: %w", sp.Node.Effect(), err)
+	}
+	return nil
+}
+
+// restore copies a cached result into the workspace, verifying every blob,
+// and returns the result as read now.
+func (a *Applier) restore(sp *graph.StepPlan) (*cache.Result, error) {
+	// Read the result again: it may have been pruned since planning, and
+	// reading marks it used.
+	res, err := a.Store.GetResult(sp.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.removeOutputs(sp.Node); err != nil {
+		return nil, err
+	}
+	fs := append([]cache.File(nil), res.Files...)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
+	for _, f := range fs {
+		dst := a.abs(f.Path)
+		switch {
+		case f.Mode.IsDir():
+			if err := os.MkdirAll(dst, f.Mode.Perm()|0o700); err != nil {
+				return nil, err
+			}
+		case f.Mode&os.ModeSymlink != 0:
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.Symlink(f.Link, dst); err != nil {
+				return nil, err
+			}
+		default:
+			if err := a.Store.RestoreFile(f.Digest, dst, f.Mode.Perm()); err != nil {
+				a.removeOutputs(sp.Node) // never leave a partial restore behind
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+func (a *Applier) removeOutputs(n *graph.Node) error {
+	for _, o := range n.Outputs {
+		if err := os.RemoveAll(a.abs(o)); err != nil {
+			return fmt.Errorf("removing old output %s: %w", o, err)
+		}
+	}
+	return nil
+}
+
+// run runs the step under its timeout, then stores what it declared.
+func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcome {
+	n := sp.Node
+	fail := func(err error) *outcome { return &outcome{sp: sp, event: Failed, err: err} }
+	if err := a.removeOutputs(n); err != nil {
+		return fail(err)
+	}
+	logPath := workspace.LogPath(a.root(), n.Name)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return fail(err)
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return fail(fmt.Errorf("creating log: %w", err))
+	}
+	defer logf.Close()
+	k := a.kind(n.Kind.Name())
+	if k == nil {
+		return fail(fmt.Errorf("no runner for kind %s", n.Kind.Name()))
+	}
+	// The timeout applies to every kind the same way: the kind sees its
+	// context end and stops what it started.
+	stepCtx := ctx
+	if t := n.Step.Timeout; t > 0 {
+		var cancel context.CancelFunc
+		stepCtx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	started := time.Now()
+	out, err := k.Run(stepCtx, a.job(sp, spec, logf))
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return &outcome{sp: sp, event: Stopped, err: err}
+		case errors.Is(stepCtx.Err(), context.DeadlineExceeded):
+			return fail(fmt.Errorf("timed out after %s", n.Step.Timeout))
+		}
+		return fail(err)
+	}
+	res := &cache.Result{
+		Key:      sp.Key,
+		Step:     n.Name,
+		Kind:     n.Kind.Name(),
+		Values:   map[string]string{},
+		Created:  time.Now().UTC(),
+		KeyLines: sp.KeyLines(),
+	}
+	if out != nil {
+		for k, v := range out.Values {
+			res.Values[k] = v
+		}
+	}
+	if n.Kind.Name() == "exec" {
+		res.Values["outputs"] = cache.OutputList(n.Outputs)
+	}
+	for _, o := range n.Outputs {
+		fs, err := a.capture(o)
+		if err != nil {
+			return fail(err)
+		}
+		res.Files = append(res.Files, fs...)
+	}
+	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
+	if err := logf.Sync(); err == nil {
+		if fi, err := logf.Stat(); err == nil && fi.Size() > 0 {
+			d, size, err := a.Store.PutFile(logPath)
+			if err != nil {
+				return fail(fmt.Errorf("storing log: %w", err))
+			}
+			res.Log, res.LogSize = d, size
+		}
+	}
+	res.Duration = time.Since(started)
+	o := &outcome{sp: sp, event: Ran, res: res}
+	if why := a.inputsChanged(sp); why != "" {
+		o.unstored = why + " while the step ran; result not stored"
+		return o
+	}
+	if err := a.Store.PutResult(res); err != nil {
+		return fail(fmt.Errorf("storing result: %w", err))
+	}
+	return o
+}
+
+// capture stores one declared output (a file, link or folder) in the cache.
+func (a *Applier) capture(out string) ([]cache.File, error) {
+	root := a.abs(out)
+	fi, err := os.Lstat(root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("declared output %s was not created", out)
+		}
+		return nil, err
+	}
+	var res []cache.File
+	add := func(rel string, fi fs.FileInfo) error {
+		p := a.abs(rel)
+		switch {
+		case fi.IsDir():
+			res = append(res, cache.File{Path: rel, Mode: fs.ModeDir | fi.Mode().Perm()})
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			res = append(res, cache.File{Path: rel, Mode: fs.ModeSymlink | 0o777, Link: target})
+		case fi.Mode().IsRegular():
+			d, size, err := a.Store.PutFile(p)
+			if err != nil {
+				return fmt.Errorf("storing %s: %w", rel, err)
+			}
+			res = append(res, cache.File{Path: rel, Digest: d, Size: size, Mode: fi.Mode().Perm()})
+		default:
+			return fmt.Errorf("output %s is neither a file, a folder nor a link", rel)
+		}
+		return nil
+	}
+	if !fi.IsDir() {
+		return res, add(out, fi)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(a.root(), p)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return add(filepath.ToSlash(rel), info)
+	})
+	return res, err
+}
+
+// inputsChanged re-hashes the step's own inputs after it ran; an input
+// edited meanwhile means the result may not match its key.
+func (a *Applier) inputsChanged(sp *graph.StepPlan) string {
+	if len(sp.Sources) == 0 {
+		return ""
+	}
+	paths := make([]string, len(sp.Sources))
+	for i, e := range sp.Sources {
+		paths[i] = e.Path
+	}
+	now, err := a.Planner.Index.Hash(a.root(), paths) // the index is safe for concurrent use
+	if err != nil {
+		return "an input went missing"
+	}
+	for i := range now {
+		if !sameEntry(now[i], sp.Sources[i]) {
+			return now[i].Path + " changed"
+		}
+	}
+	return ""
+}
+
+func sameEntry(a, b files.Entry) bool {
+	return a.Digest == b.Digest && a.Link == b.Link && a.Executable() == b.Executable()
+}

@@ -1,0 +1,117 @@
+// Package steps is the contract of a step kind as planning sees it: what a
+// kind *is* — its fields, declared outputs, results, effect and key
+// version — and the checks every kind shares (paths, PATH look-ups). It is
+// pure: it starts nothing, opens no connection and writes nothing, and so
+// is everything planning reaches through it.
+//
+// The kinds themselves live in package kinds, one file each, beside what
+// they *do* (run, probe, restore). Planning (package graph) is handed their
+// descriptions as Kind values and never imports package kinds, so it cannot
+// link the code that acts.
+package steps
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/bottle-build/bottle/config"
+)
+
+// Kind describes a step kind without doing anything.
+type Kind interface {
+	config.KindInfo
+	// Name is the kind's name in bottle.toml, e.g. "exec".
+	Name() string
+	// Version enters every key of this kind; bump it when the kind's
+	// behaviour changes what it produces.
+	Version() int
+	// Effect names what the step leaves outside the cache ("docker image"),
+	// or "" when it leaves nothing.
+	Effect() string
+	// Outputs lists the workspace paths the step declares it writes, from a
+	// spec whose references have been expanded.
+	Outputs(step string, spec any) []string
+}
+
+// InputFinder is a kind whose fields imply input files (image.build: the
+// files of its context that .dockerignore keeps, and its Dockerfile). It
+// only reads the workspace.
+type InputFinder interface {
+	// ImpliedInputs returns workspace-relative file paths, sorted, from a
+	// spec whose var and env references have been expanded. produced lists
+	// the outputs other steps declare (sorted): those the kind would read
+	// count although they may not exist yet, which makes their steps needs.
+	ImpliedInputs(root string, spec any, produced []string) ([]string, error)
+}
+
+// A Shareable kind has an effect that a cached result can recreate on any
+// host, so planning may restore it (image.build loads its kept archive).
+type Shareable interface {
+	Shareable() bool
+}
+
+// A Replacer is a kind whose effect a new key replaces (an existing machine
+// is deleted first): the plan says replace rather than run.
+type Replacer interface {
+	Replaces() bool
+}
+
+// CheckPath reports whether p is a clean workspace-relative path that stays
+// inside the workspace. It is the one path check of bottle.toml: kinds call
+// it from their Check, and planning again once references are expanded.
+func CheckPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty path: give a path relative to the workspace")
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q is absolute: give a path relative to the workspace", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return fmt.Errorf("%q leaves the workspace: give a path relative to the workspace, without ..", p)
+		}
+	}
+	if path.Clean(p) == "." {
+		return fmt.Errorf("%q names the workspace itself: give a path inside it", p)
+	}
+	return nil
+}
+
+// ErrNotFound is LookPath's answer for a program that is not on the PATH.
+var ErrNotFound = errors.New("not found on PATH")
+
+// LookPath finds program on pathList (a PATH value) the way bottle does
+// everywhere, for the programs steps run and for the tools keys hash: a
+// name with a slash is taken as it is (it must be absolute); otherwise
+// each absolute folder of the list is tried in order (empty and relative
+// entries are skipped, so a workspace cannot plant a program in "."), and
+// the first regular executable file wins. It only reads the file system.
+func LookPath(program, pathList string) (string, error) {
+	if strings.Contains(program, "/") {
+		if !filepath.IsAbs(program) {
+			return "", fmt.Errorf("%q: give a program name found on PATH, or an absolute path", program)
+		}
+		if !executable(program) {
+			return "", fmt.Errorf("%s: not found or not executable", program)
+		}
+		return program, nil
+	}
+	for _, dir := range filepath.SplitList(pathList) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue
+		}
+		if p := filepath.Join(dir, program); executable(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", program, ErrNotFound)
+}
+
+func executable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
