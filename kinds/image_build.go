@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -21,9 +20,6 @@ import (
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
-	"github.com/moby/go-archive"
-	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
 )
 
 func init() { register(imageBuildKind{}) }
@@ -93,31 +89,10 @@ func (imageBuildKind) Shareable() bool { return true }
 // the cache holds it and a restore brings it back for a load.
 func archivePath(step string) string { return workspace.OutDir + "/" + step + ".image.tar" }
 
-// dockerignore reads the context's .dockerignore into a matcher; nil when
-// there is none.
-func dockerignore(contextAbs string) ([]string, *patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(filepath.Join(contextAbs, ".dockerignore"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	patterns, err := ignorefile.ReadAll(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading .dockerignore: %w", err)
-	}
-	pm, err := patternmatcher.New(patterns)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading .dockerignore: %w", err)
-	}
-	return patterns, pm, nil
-}
-
 // ImpliedInputs lists the files of the context that .dockerignore keeps,
-// plus .dockerignore and the Dockerfile: the same matcher decides what goes
-// into the build context, so the key and the context never disagree.
+// .dockerignore and the Dockerfile among them, and the outputs of other
+// steps that would land in it. buildContext decides, the same way for the
+// key as for the tar that Run sends, so the two never disagree.
 func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([]string, error) {
 	s := spec.(*ImageBuildSpec)
 	ctxRel := s.contextDir()
@@ -129,61 +104,35 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 	if err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("build context %q is not a folder of the workspace", ctxRel)
 	}
-	_, pm, err := dockerignore(ctxAbs)
-	if err != nil {
-		return nil, err
-	}
-	keep := map[string]bool{".dockerignore": true, s.dockerfile(): true}
 	if _, err := os.Stat(filepath.Join(ctxAbs, filepath.FromSlash(s.dockerfile()))); err != nil {
 		return nil, fmt.Errorf("no Dockerfile %q in the build context %q", s.dockerfile(), ctxRel)
 	}
-	var out []string
-	err = filepath.WalkDir(ctxAbs, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(ctxAbs, p)
-		rel = filepath.ToSlash(rel)
-		if rel == "." {
-			return nil
-		}
-		if d.IsDir() {
-			if ctxRel == "." && rel == workspace.DirName {
-				return filepath.SkipDir // bottle's bookkeeping; the tar leaves it out too
-			}
-			return nil
-		}
-		if !keep[rel] && pm != nil {
-			if excluded, _ := pm.MatchesOrParentMatches(rel); excluded {
-				return nil
-			}
-		}
-		if t := d.Type(); t.IsRegular() || t&fs.ModeSymlink != 0 {
-			out = append(out, path.Join(ctxRel, rel))
-		}
-		return nil
-	})
+	bc, err := openBuildContext(ctxAbs, s.dockerfile(), ctxRel == ".")
 	if err != nil {
-		return nil, fmt.Errorf("reading the build context: %w", err)
+		return nil, err
+	}
+	entries, err := bc.entries()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.mode.IsDir() {
+			out = append(out, path.Join(ctxRel, e.rel))
+		}
 	}
 	// Outputs of other steps inside the context go into the build too.
 	for _, p := range produced {
 		rel := p
-		if ctxRel == "." && strings.HasPrefix(p, workspace.DirName+"/") {
-			continue // never part of the context, as in the walk above
-		}
 		if ctxRel != "." {
 			var ok bool
 			if rel, ok = strings.CutPrefix(p, ctxRel+"/"); !ok {
 				continue
 			}
 		}
-		if pm != nil && !keep[rel] {
-			if excluded, _ := pm.MatchesOrParentMatches(rel); excluded {
-				continue
-			}
+		if bc.keeps(rel) {
+			out = append(out, p)
 		}
-		out = append(out, p)
 	}
 	sort.Strings(out)
 	return slices.Compact(out), nil
@@ -198,23 +147,16 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctxAbs := filepath.Join(job.Workspace, filepath.FromSlash(s.contextDir()))
-	patterns, _, err := dockerignore(ctxAbs)
+	bc, err := openBuildContext(filepath.Join(job.Workspace, filepath.FromSlash(s.contextDir())), s.dockerfile(), s.contextDir() == ".")
 	if err != nil {
 		return nil, err
 	}
-	// .dockerignore and the Dockerfile always travel, as docker build does;
-	// bottle's own .bottle/ never does (ImpliedInputs leaves it out too).
-	if len(patterns) > 0 {
-		patterns = append(patterns, "!.dockerignore", "!"+s.dockerfile())
-	}
-	if s.contextDir() == "." {
-		patterns = append(patterns, workspace.DirName)
-	}
-	tar, err := archive.TarWithOptions(ctxAbs, &archive.TarOptions{ExcludePatterns: patterns})
+	entries, err := bc.entries()
 	if err != nil {
-		return nil, fmt.Errorf("packing the build context: %w", err)
+		return nil, err
 	}
+	tar, tw := io.Pipe()
+	go func() { tw.CloseWithError(bc.writeTar(tw, entries)) }()
 	defer tar.Close()
 	args := map[string]*string{}
 	for k, v := range s.BuildArgs {
