@@ -244,3 +244,21 @@ outputs = ["use.out"]
 		t.Errorf("restore: %+v, %v", sum, err)
 	}
 }
+
+// TestTimeoutAppliesToEveryKind: the scheduler, not the kind, enforces a
+// step's timeout; the fake runner knows nothing of timeouts and only waits
+// for its context.
+func TestTimeoutAppliesToEveryKind(t *testing.T) {
+	fr := &fakeRunner{}
+	a, p := setup(t, "[steps.hang]\nkind = \"exec\"\nrun = \"slow\"\ntimeout = \"50ms\"\n", fr, Options{Jobs: 1})
+	sum, err := a.Apply(context.Background(), p)
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("err = %v, want ErrFailed", err)
+	}
+	if len(sum.Failures) != 1 || sum.Failures[0].Err == nil || sum.Failures[0].Err.Error() != "timed out after 50ms" {
+		t.Fatalf("failures = %+v, want one 'timed out after 50ms'", sum.Failures)
+	}
+	if sum.Stopped != 0 || sum.Interrupted {
+		t.Errorf("a timeout is a failure, not an interrupt: %+v", sum)
+	}
+}
