@@ -1,6 +1,7 @@
-// Package cache is bottle's content-addressed store: blobs by sha256 (the CAS)
-// and step results by key (the action cache). See cache.go for the layout.
 package cache
+
+// The cache's identities: a Digest names content, a Key names a step's
+// inputs; the compiler keeps the two apart.
 
 import (
 	"crypto/sha256"

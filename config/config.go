@@ -10,7 +10,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -113,4 +116,25 @@ func (e *Error) Error() string {
 }
 
 // ExitCode makes config errors exit 1.
-func (e *Error) ExitCode() int { return 1 }
+
+// CheckPath reports whether p is a clean workspace-relative path that stays
+// inside the workspace. It is bottle's one path check, with one wording:
+// for input patterns, for the kinds' path fields, and for outputs once
+// their references are expanded.
+func CheckPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty path: give a path relative to the workspace")
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q is absolute: give a path relative to the workspace", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return fmt.Errorf("%q leaves the workspace: give a path relative to the workspace, without ..", p)
+		}
+	}
+	if path.Clean(p) == "." {
+		return fmt.Errorf("%q names the workspace itself: give a path inside it", p)
+	}
+	return nil
+}

@@ -84,7 +84,7 @@ func (t *posTree) find(path string) Pos {
 // pass over the text. It understands headers, bare, quoted and dotted keys,
 // comments, and skips over strings (also multi-line) and multi-line arrays
 // and inline tables so that a '=' or '[' inside a value never fools it.
-// Parse uses it when fastParse gives up.
+// Parse uses it to give every error its line and column.
 func keyPositions(data []byte) *posTree {
 	root := &posTree{}
 	cur := root

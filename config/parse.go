@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -39,7 +40,6 @@ func (es Errors) Unwrap() []error {
 }
 
 // ExitCode makes config errors exit 1.
-func (es Errors) ExitCode() int { return 1 }
 
 // sortErrors orders errors by position; errors without one come first.
 // Ties are broken by path and message, so that the order never depends on
@@ -88,7 +88,7 @@ func (p *parser) specFields(spec any) *specFields {
 		return sf
 	}
 	sf := &specFields{index: specFieldIndex(spec)}
-	sf.known = append(append([]string{}, commonFields...), sortedFieldNames(sf.index)...)
+	sf.known = append(append([]string{}, commonFields...), slices.Sorted(maps.Keys(sf.index))...)
 	if p.fields == nil {
 		p.fields = map[reflect.Type]*specFields{}
 	}
@@ -140,7 +140,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	pos := keyPositions(data)
 	p := &parser{name: name, kinds: kinds, pos: pos}
 	f := &File{Name: name, Vars: map[string]string{}, VarPos: map[string]Pos{}}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		switch k {
 		case "settings", "vars", "steps":
 		default:
@@ -205,7 +205,7 @@ func (p *parser) vars(v any, f *File) {
 		return
 	}
 	p.varNames = make(map[string]bool, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		p.varNames[k] = true
 		path := "vars." + k
 		if !isIdent(k) {
@@ -236,22 +236,13 @@ func (f *File) Step(name string) *Step {
 	return nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func (p *parser) settings(v any, s *Settings) {
 	m, ok := p.table("settings", v)
 	if !ok {
 		return
 	}
 	known := []string{"cache_dir", "jobs", "remote_cache"}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		path := "settings." + k
 		switch k {
 		case "cache_dir":
@@ -356,7 +347,7 @@ func (p *parser) step(name string, v any) *Step {
 	}
 	kindV, ok := m["kind"]
 	if !ok {
-		p.errorf(base+".kind", "missing field \"kind\": one of %s", strings.Join(kindNames(p.kinds), ", "))
+		p.errorf(base+".kind", "missing field \"kind\": one of %s", strings.Join(slices.Sorted(maps.Keys(p.kinds)), ", "))
 		return nil
 	}
 	kind, ok := p.str(keyPath{base, "kind"}, kindV)
@@ -365,7 +356,7 @@ func (p *parser) step(name string, v any) *Step {
 	}
 	info, ok := p.kinds[kind]
 	if !ok {
-		p.fieldErr(base+".kind", "unknown kind %q%s (kinds: %s)", kind, suggest(kind, kindNames(p.kinds)), strings.Join(kindNames(p.kinds), ", "))
+		p.fieldErr(base+".kind", "unknown kind %q%s (kinds: %s)", kind, suggest(kind, slices.Sorted(maps.Keys(p.kinds))), strings.Join(slices.Sorted(maps.Keys(p.kinds)), ", "))
 		return nil
 	}
 	st.Kind = kind
@@ -464,15 +455,6 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func kindNames(kinds map[string]KindInfo) []string {
-	names := make([]string, 0, len(kinds))
-	for n := range kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func specFieldIndex(spec any) map[string]int {
 	out := map[string]int{}
 	t := reflect.TypeOf(spec).Elem()
@@ -482,15 +464,6 @@ func specFieldIndex(spec any) map[string]int {
 		}
 	}
 	return out
-}
-
-func sortedFieldNames(m map[string]int) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // assign stores a TOML value into a spec field of a supported type.
@@ -529,7 +502,7 @@ func (p *parser) assign(at keyPath, dst reflect.Value, val any) {
 			return
 		}
 		out := reflect.MakeMapWithSize(dst.Type(), len(m))
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			s, ok := m[k].(string)
 			if !ok {
 				p.fieldErr(at.String()+"."+k, "want a string, got %s", describe(m[k]))
@@ -552,18 +525,11 @@ func checkPattern(pat string) error {
 	case strings.HasPrefix(body, "?"):
 		body = body[1:]
 	}
-	switch {
-	case body == "":
-		return fmt.Errorf("empty pattern %q", pat)
-	case strings.HasPrefix(body, "/"):
-		return fmt.Errorf("%q is absolute: patterns are relative to the workspace", pat)
-	}
-	for rest := body; rest != ""; {
-		var el string
-		el, rest, _ = strings.Cut(rest, "/")
-		if el == ".." {
-			return fmt.Errorf("%q leaves the workspace", pat)
+	if err := CheckPath(body); err != nil {
+		if body != pat {
+			return fmt.Errorf("in %q: %w", pat, err)
 		}
+		return err
 	}
 	if !doublestar.ValidatePattern(body) {
 		return fmt.Errorf("%q is not a valid glob", pat)
@@ -582,7 +548,7 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 	var names []string // for "did you mean", made on the first error
 	others := func(self string) []string {
 		if names == nil {
-			names = sortedKeys(declared)
+			names = slices.Sorted(maps.Keys(declared))
 		}
 		return without(names, self)
 	}
@@ -601,7 +567,7 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 			switch r.Kind {
 			case RefVar:
 				if _, ok := f.Vars[r.Name]; !ok && !p.varNames[r.Name] {
-					p.fieldErr(path, "%s: no var %q%s", r, r.Name, suggest(r.Name, mapKeys(f.Vars)))
+					p.fieldErr(path, "%s: no var %q%s", r, r.Name, suggest(r.Name, slices.Sorted(maps.Keys(f.Vars))))
 				}
 			case RefStep:
 				other := byName[r.Name]
@@ -629,7 +595,7 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 				p.errorf(base+".kind", "%v", err)
 			}
 		}
-		for _, field := range sortedRefFields(refs) {
+		for _, field := range slices.Sorted(maps.Keys(refs)) {
 			for _, r := range refs[field] {
 				checkRef(field, r)
 			}
@@ -682,24 +648,6 @@ func without(list []string, s string) []string {
 		return list
 	}
 	return slices.Concat(list[:i], list[i+1:])
-}
-
-func sortedRefFields(m map[string][]Ref) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func mapKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // suggest returns ` (did you mean "x"?)` for the closest candidate, if any

@@ -116,7 +116,6 @@ func (e *StaleError) Error() string {
 	}
 	return fmt.Sprintf("saved plan is stale: step %s: %s; run 'bottle plan' again", e.Step, e.What)
 }
-func (e *StaleError) ExitCode() int { return 1 }
 
 // CheckSaved compares a saved plan with a fresh one for the same targets.
 func CheckSaved(saved *PlanJSON, now *PlanJSON) error {

@@ -161,7 +161,7 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 		if strings.Contains(o, "\x00step\x00") {
 			return g.errorf(n, "outputs", "an output path cannot use another step's results")
 		}
-		if err := steps.CheckPath(o); err != nil {
+		if err := config.CheckPath(o); err != nil {
 			return g.errorf(n, "outputs", "%v", err)
 		}
 		o = path.Clean(o)
@@ -213,7 +213,6 @@ func sortNodes(ns []*Node) { sort.Slice(ns, func(i, j int) bool { return ns[i].N
 type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
-func (e *UsageError) ExitCode() int { return 1 }
 
 func inputEnvRefs(pats []string) []string {
 	var out []string

@@ -7,7 +7,6 @@ import (
 	"path"
 
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(execKind{}) }
@@ -30,7 +29,7 @@ func (s *ExecSpec) Check() error {
 	}
 	seen := map[string]bool{}
 	for _, o := range s.Outputs {
-		if err := steps.CheckPath(o); err != nil {
+		if err := config.CheckPath(o); err != nil {
 			errs = append(errs, &config.FieldError{Field: "outputs", Msg: err.Error()})
 			continue
 		}

@@ -53,12 +53,12 @@ func (s *ImageBuildSpec) dockerfile() string {
 func (s *ImageBuildSpec) Check() error {
 	var errs []error
 	if s.Context != "" && s.Context != "." && !strings.Contains(s.Context, "${") {
-		if err := steps.CheckPath(s.Context); err != nil {
+		if err := config.CheckPath(s.Context); err != nil {
 			errs = append(errs, &config.FieldError{Field: "context", Msg: err.Error()})
 		}
 	}
 	if s.Dockerfile != "" && !strings.Contains(s.Dockerfile, "${") {
-		if err := steps.CheckPath(s.Dockerfile); err != nil {
+		if err := config.CheckPath(s.Dockerfile); err != nil {
 			errs = append(errs, &config.FieldError{Field: "dockerfile", Msg: err.Error()})
 		}
 	}

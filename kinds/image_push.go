@@ -28,7 +28,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(imagePushKind{}) }
@@ -61,14 +60,14 @@ func (s *ImagePushSpec) Check() error {
 	var errs []error
 	if s.From == "" {
 		errs = append(errs, &config.FieldError{Field: "from", Msg: `an image.push step needs "from" (a docker-save tarball or an OCI layout folder)`})
-	} else if err := steps.CheckPath(s.From); err != nil {
+	} else if err := config.CheckPath(s.From); err != nil {
 		errs = append(errs, &config.FieldError{Field: "from", Msg: err.Error()})
 	}
 	switch {
 	case s.To == "":
 		errs = append(errs, &config.FieldError{Field: "to", Msg: `an image.push step needs "to" (host[:port]/repo:tag, or oci:PATH)`})
 	case strings.HasPrefix(s.To, OCIPrefix):
-		if err := steps.CheckPath(strings.TrimPrefix(s.To, OCIPrefix)); err != nil {
+		if err := config.CheckPath(strings.TrimPrefix(s.To, OCIPrefix)); err != nil {
 			errs = append(errs, &config.FieldError{Field: "to", Msg: "oci layout: " + err.Error()})
 		}
 	case !strings.Contains(s.To, "${"):

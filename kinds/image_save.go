@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -29,7 +28,7 @@ func (s *ImageSaveSpec) Check() error {
 		errs = append(errs, &config.FieldError{Field: "image", Msg: `image.save needs "image": an image ID or tag, e.g. "${step.build.image_id}"`})
 	}
 	if s.Output != "" && !strings.Contains(s.Output, "${") {
-		if err := steps.CheckPath(s.Output); err != nil {
+		if err := config.CheckPath(s.Output); err != nil {
 			errs = append(errs, &config.FieldError{Field: "output", Msg: err.Error()})
 		}
 	}

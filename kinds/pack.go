@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
-	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(packKind{}) }
@@ -38,7 +37,7 @@ func (s *PackSpec) Check() error {
 	case strings.HasSuffix(s.Output, ".smolmachine"):
 		errs = append(errs, &config.FieldError{Field: "output", Msg: `"output" names the stub; smolvm adds the .smolmachine sidecar itself`})
 	case !strings.Contains(s.Output, "${"):
-		if err := steps.CheckPath(s.Output); err != nil {
+		if err := config.CheckPath(s.Output); err != nil {
 			errs = append(errs, &config.FieldError{Field: "output", Msg: err.Error()})
 		}
 	}

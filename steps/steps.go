@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -58,27 +57,6 @@ type Shareable interface {
 // is deleted first): the plan says replace rather than run.
 type Replacer interface {
 	Replaces() bool
-}
-
-// CheckPath reports whether p is a clean workspace-relative path that stays
-// inside the workspace. It is the one path check of bottle.toml: kinds call
-// it from their Check, and planning again once references are expanded.
-func CheckPath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("empty path: give a path relative to the workspace")
-	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%q is absolute: give a path relative to the workspace", p)
-	}
-	for _, el := range strings.Split(p, "/") {
-		if el == ".." {
-			return fmt.Errorf("%q leaves the workspace: give a path relative to the workspace, without ..", p)
-		}
-	}
-	if path.Clean(p) == "." {
-		return fmt.Errorf("%q names the workspace itself: give a path inside it", p)
-	}
-	return nil
 }
 
 // ErrNotFound is LookPath's answer for a program that is not on the PATH.

@@ -112,7 +112,6 @@ func (a *app) checkGlobals() error {
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
-func (e *usageError) ExitCode() int { return 1 }
 
 func usageErr(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -86,12 +87,7 @@ func (p *progress) redraw() {
 	if len(p.running) == 0 {
 		return
 	}
-	names := make([]string, 0, len(p.running))
-	for n := range p.running {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	s := strings.Join(names, ", ")
+	s := strings.Join(slices.Sorted(maps.Keys(p.running)), ", ")
 	if len(s) > 60 {
 		s = s[:57] + "..."
 	}
