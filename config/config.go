@@ -10,10 +10,6 @@
 package config
 
 import (
-	"errors"
-	"fmt"
-	"path"
-	"strings"
 	"time"
 )
 
@@ -84,57 +80,4 @@ type KindInfo interface {
 // *FieldError (or a joined list of them) naming the offending field.
 type Checker interface {
 	Check() error
-}
-
-// FieldError is a problem with one field of a step's kind-specific spec,
-// returned by Checker.Check. Parse positions it.
-type FieldError struct {
-	Field string // TOML name of the field, e.g. "outputs"
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// Error is one positioned problem in a config file.
-type Error struct {
-	File string
-	Pos  Pos    // zero when unknown
-	Path string // field path, e.g. "steps.build.tags"; may be empty for syntax errors
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	s := e.File
-	if e.Pos.IsValid() {
-		s += fmt.Sprintf(":%d:%d", e.Pos.Line, e.Pos.Col)
-	}
-	s += ": "
-	if e.Path != "" {
-		s += e.Path + ": "
-	}
-	return s + e.Msg
-}
-
-// ExitCode makes config errors exit 1.
-
-// CheckPath reports whether p is a clean workspace-relative path that stays
-// inside the workspace. It is bottle's one path check, with one wording:
-// for input patterns, for the kinds' path fields, and for outputs once
-// their references are expanded.
-func CheckPath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("empty path: give a path relative to the workspace")
-	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%q is absolute: give a path relative to the workspace", p)
-	}
-	for _, el := range strings.Split(p, "/") {
-		if el == ".." {
-			return fmt.Errorf("%q leaves the workspace: give a path relative to the workspace, without ..", p)
-		}
-	}
-	if path.Clean(p) == "." {
-		return fmt.Errorf("%q names the workspace itself: give a path inside it", p)
-	}
-	return nil
 }

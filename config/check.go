@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Checks that need more than one value: paths, input patterns, and the
+// whole file's needs and references.
+
+// checkPattern validates one inputs pattern.
+func checkPattern(pat string) error {
+	body := pat
+	switch {
+	case strings.HasPrefix(body, "!"):
+		body = body[1:]
+	case strings.HasPrefix(body, "?"):
+		body = body[1:]
+	}
+	if err := CheckPath(body); err != nil {
+		if body != pat {
+			return fmt.Errorf("in %q: %w", pat, err)
+		}
+		return err
+	}
+	if !doublestar.ValidatePattern(body) {
+		return fmt.Errorf("%q is not a valid glob", pat)
+	}
+	return nil
+}
+
+// crossCheck validates what needs the whole file: needs and references.
+// declared names every step written, also those too broken to keep, whose
+// errors are reported already.
+func (p *parser) crossCheck(f *File, declared map[string]any) {
+	byName := make(map[string]*Step, len(f.Steps))
+	for _, s := range f.Steps {
+		byName[s.Name] = s
+	}
+	var names []string // for "did you mean", made on the first error
+	others := func(self string) []string {
+		if names == nil {
+			names = slices.Sorted(maps.Keys(declared))
+		}
+		return without(names, self)
+	}
+	for _, s := range f.Steps {
+		base := "steps." + s.Name
+		for _, n := range s.Needs {
+			switch {
+			case n == s.Name:
+				p.fieldErr(base+".needs", "a step cannot need itself")
+			case declared[n] == nil:
+				p.fieldErr(base+".needs", "no step %q%s", n, suggest(n, others(s.Name)))
+			}
+		}
+		checkRef := func(field string, r Ref) {
+			path := base + "." + field
+			switch r.Kind {
+			case RefVar:
+				if _, ok := f.Vars[r.Name]; !ok && !p.varNames[r.Name] {
+					p.fieldErr(path, "%s: no var %q%s", r, r.Name, suggest(r.Name, slices.Sorted(maps.Keys(f.Vars))))
+				}
+			case RefStep:
+				other := byName[r.Name]
+				switch {
+				case r.Name == s.Name:
+					p.fieldErr(path, "%s: a step cannot use its own results", r)
+				case other == nil:
+					if declared[r.Name] == nil {
+						p.fieldErr(path, "%s: no step %q%s", r, r.Name, suggest(r.Name, others(s.Name)))
+					}
+				default:
+					results := p.kinds[other.Kind].Results()
+					if !slices.Contains(results, r.Field) {
+						p.fieldErr(path, "%s: a step of kind %s has no result %q%s (it has: %s)", r, other.Kind, r.Field, suggest(r.Field, results), strings.Join(results, ", "))
+					}
+				}
+			}
+		}
+		refs, err := SpecRefs(s.Spec)
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				p.fieldErr(base+"."+fe.Field, "%s", fe.Msg)
+			} else {
+				p.errorf(base+".kind", "%v", err)
+			}
+		}
+		for _, field := range slices.Sorted(maps.Keys(refs)) {
+			for _, r := range refs[field] {
+				checkRef(field, r)
+			}
+		}
+		for _, v := range s.Inputs {
+			rs, err := Refs(v)
+			if err != nil {
+				p.fieldErr(base+".inputs", "%v", err)
+				continue
+			}
+			for _, r := range rs {
+				checkRef("inputs", r)
+			}
+			p.checkExpandedPattern(base+".inputs", v, rs, f.Vars)
+		}
+		if rs, err := Refs(s.Description); err != nil {
+			p.fieldErr(base+".description", "%v", err)
+		} else {
+			for _, r := range rs {
+				checkRef("description", r)
+			}
+		}
+	}
+}
+
+// checkExpandedPattern checks an input pattern again once its vars are
+// expanded, when it uses nothing but vars: a var may hold "../x".
+func (p *parser) checkExpandedPattern(path, pat string, refs []Ref, vars map[string]string) {
+	if len(refs) == 0 {
+		return
+	}
+	for _, r := range refs {
+		if _, ok := vars[r.Name]; r.Kind != RefVar || !ok {
+			return
+		}
+	}
+	v, err := Expand(pat, func(r Ref) (string, error) { return vars[r.Name], nil })
+	if err != nil {
+		return
+	}
+	if err := checkPattern(v); err != nil {
+		p.fieldErr(path, "%q expands to %v", pat, err)
+	}
+}
+
+// without returns list less s; list is not changed.
+func without(list []string, s string) []string {
+	i := slices.Index(list, s)
+	if i < 0 {
+		return list
+	}
+	return slices.Concat(list[:i], list[i+1:])
+}
+
+// CheckPath reports whether p is a clean workspace-relative path that stays
+// inside the workspace. It is bottle's one path check, with one wording:
+// for input patterns, for the kinds' path fields, and for outputs once
+// their references are expanded.
+func CheckPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty path: give a path relative to the workspace")
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q is absolute: give a path relative to the workspace", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return fmt.Errorf("%q leaves the workspace: give a path relative to the workspace, without ..", p)
+		}
+	}
+	if path.Clean(p) == "." {
+		return fmt.Errorf("%q names the workspace itself: give a path inside it", p)
+	}
+	return nil
+}
