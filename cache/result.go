@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,12 +54,7 @@ func (r *Result) Digest() Digest {
 			fmt.Fprintf(h, "file %q %v %s\n", f.Path, f.Mode&0o111 != 0, f.Digest)
 		}
 	}
-	names := make([]string, 0, len(r.Values))
-	for k := range r.Values {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(r.Values)) {
 		fmt.Fprintf(h, "value %q %q\n", k, r.Values[k])
 	}
 	var d Digest

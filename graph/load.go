@@ -3,9 +3,11 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -143,10 +145,7 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	for _, r := range inputEnvRefs(n.Step.Inputs) {
 		env[r] = true
 	}
-	for e := range env {
-		n.EnvNames = append(n.EnvNames, e)
-	}
-	sort.Strings(n.EnvNames)
+	n.EnvNames = slices.Sorted(maps.Keys(env))
 
 	// Outputs are known at load time: they may use vars and env, never
 	// another step's results.
