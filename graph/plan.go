@@ -75,7 +75,6 @@ type StepPlan struct {
 	After    string // for pending: the upstream step that will run first
 	Key      cache.Key
 	keyIn    *KeyInput // what Key was made of, for KeyLines
-	keyLines []string
 	Sources  []files.Entry // the step's own input files as hashed
 	// Known when the status is up-to-date or restore, and after apply ran
 	// the step: what downstream keys use.
@@ -88,12 +87,14 @@ type StepPlan struct {
 }
 
 // KeyLines are the readable lines hashed into Key (nil while pending). They
-// are made on first use: a no-op plan never needs them.
+// are made when asked for (a no-op plan never needs them), each time: a
+// plan is a value, shared by goroutines, and reading it changes nothing.
 func (sp *StepPlan) KeyLines() []string {
-	if sp.keyLines == nil && sp.keyIn != nil {
-		sp.keyLines, _ = sp.Node.KeyLines(sp.keyIn)
+	if sp.keyIn == nil {
+		return nil
 	}
-	return sp.keyLines
+	lines, _ := sp.Node.KeyLines(sp.keyIn)
+	return lines
 }
 
 // Plan is the decision for every selected step, in dependency order.
