@@ -1,11 +1,17 @@
 // Package graph turns a bottle.toml into a DAG of steps, computes their keys
 // and plans what apply would do.
 //
-// Planning (load.go, resolve.go, key.go, plan.go) has no side effect beyond
-// the file-hash index under .bottle/: it never starts a process, never opens
-// a connection and never writes to the cache. Those packages' imports are
-// checked by a test. Execution lives in package graph/apply, which alone
-// receives step runners and a writable cache.
+// Planning has no side effect beyond the file-hash index and the parsed
+// config it keeps under .bottle/: it never starts a process, never opens a
+// connection and never writes to the cache. It cannot: nothing this package
+// links can act (purity_test.go checks the transitive dependencies). It is
+// handed the step kinds' descriptions, never the kinds themselves, and it
+// asks the world beyond the workspace only through Outside. Execution lives
+// in package run, which alone calls the kinds' runners and writes the cache.
+//
+// load.go builds the static graph, resolve.go finds input files and
+// Make-style edges on copies of the steps, key.go hashes readable lines,
+// plan.go decides each step, json.go is plan --json.
 package graph
 
 import (
