@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -88,6 +94,23 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
 			return re.Match(b)
 		})
+	},
+	// registry-image VAR: start an in-process registry for the rest of the
+	// script, push a small random image to it and set VAR to its reference
+	// (what the fake smolvm pulls when it packs, with no Docker needed).
+	"registry-image": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: registry-image VAR")
+		}
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		ts.Defer(srv.Close)
+		ref := strings.TrimPrefix(srv.URL, "http://") + "/app:dev"
+		r, err := name.ParseReference(ref)
+		ts.Check(err)
+		img, err := random.Image(256, 1)
+		ts.Check(err)
+		ts.Check(remote.Write(r, img))
+		ts.Setenv(args[0], ref)
 	},
 	// sleep D: wait. Only to let a file's mtime move past a second (the
 	// racy-file rule); never to order events: use waitfile or waitmatch.
