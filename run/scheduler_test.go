@@ -20,28 +20,18 @@ import (
 )
 
 // fakeRunner writes each declared output with the step's run text and
-// records how many steps ran at once. A run text starting with "fail"
+// records which steps ran. A run text starting with "fail"
 // fails; one starting with "slow" waits for ctx.
 type fakeRunner struct {
-	mu       sync.Mutex
-	running  int
-	peak     int
-	ran      []string
-	stopped  atomic.Int32
-	duration time.Duration
+	mu      sync.Mutex
+	ran     []string
+	stopped atomic.Int32
 }
 
 func (f *fakeRunner) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, error) {
 	f.mu.Lock()
-	f.running++
-	f.peak = max(f.peak, f.running)
 	f.ran = append(f.ran, job.Step)
 	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		f.running--
-		f.mu.Unlock()
-	}()
 	spec := job.Spec.(*kinds.ExecSpec)
 	switch {
 	case strings.HasPrefix(spec.Run, "fail"):
@@ -54,8 +44,6 @@ func (f *fakeRunner) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, e
 			return nil, ctx.Err()
 		case <-time.After(10 * time.Second):
 		}
-	default:
-		time.Sleep(f.duration)
 	}
 	for _, o := range spec.Outputs {
 		content := strings.TrimPrefix(spec.Run, "write ")
@@ -69,7 +57,7 @@ func (f *fakeRunner) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, e
 // fakeExec is the exec kind with a fake runner.
 type fakeExec struct {
 	kinds.Kind
-	fr *fakeRunner
+	fr runner
 }
 
 func (f fakeExec) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, error) {
@@ -105,23 +93,130 @@ func plan(t *testing.T, root string, fr *fakeRunner, opts Options) (*Applier, *g
 	return &Applier{Planner: pl, Store: store, Kind: kind, State: st, Options: opts}, p
 }
 
+// TestJobsLimit holds every step inside its runner until the test lets it
+// go, so the limit is observed, not hoped for: with -j 2 exactly two steps
+// are held before any is let go, and the applier's own start and end
+// reports (made on its one loop, in order) never show a third step at once.
 func TestJobsLimit(t *testing.T) {
+	const nSteps, jobs = 6, 2
 	var cfg strings.Builder
-	for i := 0; i < 6; i++ {
+	for i := 0; i < nSteps; i++ {
 		fmt.Fprintf(&cfg, "[steps.s%d]\nkind = \"exec\"\nrun = \"write %d\"\noutputs = [\"o%d\"]\n", i, i, i)
 	}
-	fr := &fakeRunner{duration: 50 * time.Millisecond}
-	a, p := setup(t, cfg.String(), fr, Options{Jobs: 2})
-	sum, err := a.Apply(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
+	fr := &fakeRunner{}
+	a, p := setup(t, cfg.String(), fr, Options{Jobs: jobs})
+	gate := &gateRunner{next: fr, started: make(chan string, nSteps), release: make(chan struct{}, nSteps)}
+	a.Kind = func(string) kinds.Kind { return fakeExec{kinds.Get("exec"), gate} }
+	var events syncBuffer
+	a.Reporter = lineReporter{&events}
+
+	type result struct {
+		sum *Summary
+		err error
 	}
-	if sum.Ran != 6 || fr.peak != 2 {
-		t.Errorf("ran %d with peak %d at once, want 6 with peak 2", sum.Ran, fr.peak)
+	applied := make(chan result, 1)
+	go func() {
+		sum, err := a.Apply(context.Background(), p)
+		applied <- result{sum, err}
+	}()
+	// A step is let go only once the limit's worth is held (a runner passes
+	// the gate only with a release, so started-released are held at once).
+	// The timeout only turns a hang (a limit below jobs) into a failure.
+	started, released := 0, 0
+	for released < nSteps {
+		for want := min(released+jobs, nSteps); started < want; started++ {
+			select {
+			case <-gate.started:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d nSteps started, %d let go: want %d started at once", started, released, want-released)
+			}
+		}
+		gate.release <- struct{}{}
+		released++
 	}
-	if sum.Misses != 6 || sum.Hits != 0 {
+	res := <-applied
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	sum := res.sum
+	if sum.Ran != nSteps {
+		t.Errorf("ran %d, want %d", sum.Ran, nSteps)
+	}
+	if sum.Misses != nSteps || sum.Hits != 0 {
 		t.Errorf("cache: %d hits, %d misses", sum.Hits, sum.Misses)
 	}
+	// Replay the applier's reports: in flight = started and not yet ended.
+	inFlight, peak := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(events.String()), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		switch f[2] {
+		case "started":
+			inFlight++
+			peak = max(peak, inFlight)
+			if inFlight > jobs {
+				t.Errorf("%d nSteps at once (at %s start), want at most %d:\n%s", inFlight, f[1], jobs, events.String())
+			}
+		case "ran":
+			inFlight--
+		default:
+			t.Errorf("unexpected report %q", line)
+		}
+	}
+	if peak != jobs {
+		t.Errorf("peak of %d nSteps at once, want %d:\n%s", peak, jobs, events.String())
+	}
+}
+
+// runner is what fakeExec runs steps with.
+type runner interface {
+	Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, error)
+}
+
+// gateRunner holds each step until the test sends on release, announcing it
+// on started first, then lets next run it.
+type gateRunner struct {
+	next    runner
+	started chan string
+	release chan struct{}
+}
+
+// lineReporter writes "- STEP EVENT" for each report, in the order made.
+type lineReporter struct{ w *syncBuffer }
+
+func (r lineReporter) Started(sp *graph.StepPlan) { fmt.Fprintf(r.w, "- %s started\n", sp.Node.Name) }
+func (r lineReporter) Finished(sp *graph.StepPlan, rep Report) {
+	fmt.Fprintf(r.w, "- %s %s\n", sp.Node.Name, rep.Event)
+}
+
+func (g *gateRunner) Run(ctx context.Context, job *kinds.Job) (*kinds.Outcome, error) {
+	g.started <- job.Step
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+	return g.next.Run(ctx, job)
+}
+
+// syncBuffer is a strings.Builder safe to write from the applier's goroutine
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 const failCfg = `

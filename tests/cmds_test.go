@@ -3,14 +3,45 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 )
+
+// waitFor polls cond until it holds, failing the script after timeout. The
+// timeout only turns a hang into a failure: what the script waits for
+// decides the order, never the clock.
+func waitFor(ts *testscript.TestScript, timeout time.Duration, what string, cond func() bool) {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s within %s", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// timeoutFlag takes a leading "-timeout D" off args.
+func timeoutFlag(ts *testscript.TestScript, args []string) (time.Duration, []string) {
+	if len(args) >= 2 && args[0] == "-timeout" {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		return d, args[2:]
+	}
+	return 30 * time.Second, args
+}
 
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// corrupt-blob FILE: damage the cache's copy of FILE's content (the
@@ -35,27 +66,54 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	},
 	// waitfile [-timeout 30s] FILE: wait until FILE exists.
 	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
-		timeout := 30 * time.Second
-		if len(args) == 3 && args[0] == "-timeout" {
-			d, err := time.ParseDuration(args[1])
-			ts.Check(err)
-			timeout, args = d, args[2:]
-		}
+		timeout, args := timeoutFlag(ts, args)
 		if len(args) != 1 {
 			ts.Fatalf("usage: waitfile [-timeout D] FILE")
 		}
-		deadline := time.Now().Add(timeout)
-		for {
-			if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				ts.Fatalf("%s did not appear within %s", args[0], timeout)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitFor(ts, timeout, args[0]+" did not appear", func() bool {
+			_, err := os.Stat(ts.MkAbs(args[0]))
+			return err == nil
+		})
 	},
-	// sleep D: wait (used only to let a file's mtime move past a second).
+	// waitmatch [-timeout 30s] FILE REGEXP: wait until the first MiB of
+	// FILE matches REGEXP (a background command's output, sent to a file,
+	// says it got somewhere).
+	"waitmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+		timeout, args := timeoutFlag(ts, args)
+		if len(args) != 2 {
+			ts.Fatalf("usage: waitmatch [-timeout D] FILE REGEXP")
+		}
+		re, err := regexp.Compile(args[1])
+		ts.Check(err)
+		waitFor(ts, timeout, args[0]+" did not match "+args[1], func() bool {
+			f, err := os.Open(ts.MkAbs(args[0]))
+			if err != nil {
+				return false
+			}
+			defer f.Close()
+			b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+			return re.Match(b)
+		})
+	},
+	// registry-image VAR: start an in-process registry for the rest of the
+	// script, push a small random image to it and set VAR to its reference
+	// (what the fake smolvm pulls when it packs, with no Docker needed).
+	"registry-image": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: registry-image VAR")
+		}
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		ts.Defer(srv.Close)
+		ref := strings.TrimPrefix(srv.URL, "http://") + "/app:dev"
+		r, err := name.ParseReference(ref)
+		ts.Check(err)
+		img, err := random.Image(256, 1)
+		ts.Check(err)
+		ts.Check(remote.Write(r, img))
+		ts.Setenv(args[0], ref)
+	},
+	// sleep D: wait. Only to let a file's mtime move past a second (the
+	// racy-file rule); never to order events: use waitfile or waitmatch.
 	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 1 {
 			ts.Fatalf("usage: sleep DURATION")

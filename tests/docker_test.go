@@ -9,7 +9,8 @@ import (
 )
 
 // required reports whether BOTTLE_TEST_REQUIRE names component (CI sets
-// docker,registry): then a test that needs it fails instead of skipping.
+// docker,registry,pty,nobody): then a test that needs it fails instead of
+// skipping.
 func required(component string) bool {
 	for _, c := range strings.Split(os.Getenv("BOTTLE_TEST_REQUIRE"), ",") {
 		if strings.TrimSpace(c) == component {
