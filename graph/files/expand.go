@@ -10,7 +10,6 @@
 package files
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -329,7 +328,7 @@ func walk(root, dir string, excluded func(string) bool, keep func(string) bool, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := &dirReader{buf: make([]byte, 32<<10)}
+			r := &dirReader{}
 			for {
 				mu.Lock()
 				for len(queue) == 0 && pending > 0 {
@@ -381,79 +380,20 @@ func walk(root, dir string, excluded func(string) bool, keep func(string) bool, 
 
 type dirent struct {
 	off, len uint32 // of the name in dirReader.names
-	typ      uint8  // DT_*
+	typ      uint8  // unix.DT_DIR, DT_REG or DT_LNK
 }
 
-// dirReader reads folders with getdents, for one walk worker.
+// dirReader reads folders for one walk worker, reusing its buffers.
 type dirReader struct {
-	buf   []byte
+	buf   []byte // for getdents (Linux)
 	names []byte
 	ents  []dirent
 }
 
 // read lists folder d into d.items and returns its subfolders to walk.
 func (r *dirReader) read(root string, d *dirNode, atRoot bool, excluded func(string) bool, keep func(string) bool) ([]*dirNode, error) {
-	abs := join(root, d.rel)
-	fd, err := open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
-	if err != nil {
-		if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
-			// Gone, or not a folder (a link to one is not followed):
-			// nothing below it.
-			return nil, nil
-		}
-		return nil, &fs.PathError{Op: "open", Path: abs, Err: err}
-	}
-	defer unix.Close(fd)
-	r.names, r.ents = r.names[:0], r.ents[:0]
-	for {
-		n, err := unix.Getdents(fd, r.buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "readdirent", Path: abs, Err: err}
-		}
-		if n <= 0 {
-			break
-		}
-		for b := r.buf[:n]; len(b) >= 19; {
-			// struct linux_dirent64: ino u64, off i64, reclen u16, type u8, name.
-			reclen := int(*(*uint16)(unsafe.Pointer(&b[16])))
-			if reclen < 19 || reclen > len(b) {
-				return nil, &fs.PathError{Op: "readdirent", Path: abs, Err: errors.New("bad directory entry")}
-			}
-			typ := b[18]
-			name := b[19:reclen]
-			if i := bytes.IndexByte(name, 0); i >= 0 {
-				name = name[:i]
-			}
-			b = b[reclen:]
-			if len(name) == 0 || name[0] == '.' && (len(name) == 1 || len(name) == 2 && name[1] == '.') {
-				continue
-			}
-			if typ == unix.DT_UNKNOWN {
-				var st unix.Stat_t
-				if err := unix.Fstatat(fd, string(name), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-					if err == unix.ENOENT {
-						continue
-					}
-					return nil, &fs.PathError{Op: "lstat", Path: abs + "/" + string(name), Err: err}
-				}
-				switch st.Mode & unix.S_IFMT {
-				case unix.S_IFDIR:
-					typ = unix.DT_DIR
-				case unix.S_IFREG:
-					typ = unix.DT_REG
-				case unix.S_IFLNK:
-					typ = unix.DT_LNK
-				}
-			}
-			if typ != unix.DT_DIR && typ != unix.DT_REG && typ != unix.DT_LNK {
-				continue
-			}
-			r.ents = append(r.ents, dirent{off: uint32(len(r.names)), len: uint32(len(name)), typ: typ})
-			r.names = append(r.names, name...)
-		}
+	if err := r.list(join(root, d.rel)); err != nil {
+		return nil, err
 	}
 	// All full paths of this folder in one string, in sorted order: a
 	// folder's name sorts as if it ended in "/", so that a depth-first
@@ -523,11 +463,21 @@ func compareNames(a []byte, aDir bool, b []byte, bDir bool) int {
 	return next(a, aDir) - next(b, bDir)
 }
 
-func open(path string, flags int) (int, error) {
+// openDir opens folder abs for reading, not following a link at its end.
+// It returns -1 and no error when there is nothing below abs: it is gone, is
+// not a folder, or is a link (to a folder or not).
+func openDir(abs string) (int, error) {
 	for {
-		fd, err := unix.Open(path, flags, 0)
-		if err != unix.EINTR {
-			return fd, err
+		fd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		switch err {
+		case nil:
+			return fd, nil
+		case unix.EINTR:
+			continue
+		case unix.ENOENT, unix.ENOTDIR, unix.ELOOP:
+			return -1, nil
+		default:
+			return -1, &fs.PathError{Op: "open", Path: abs, Err: err}
 		}
 	}
 }

@@ -351,23 +351,25 @@ var filesRead atomic.Int64
 
 // hasher looks at files for one worker: it keeps a read buffer, a hash
 // state and the folder it is in (paths come sorted, so the next file is
-// usually in the same folder and is opened relative to it).
+// usually in the same folder, and is looked at relative to it: see
+// folder_linux.go).
 type hasher struct {
-	root  string
-	buf   []byte
-	h     hash.Hash
-	st    unix.Stat_t
-	dir   string // workspace-relative folder of dirfd
-	dirfd int    // -1 when none is open
-	now   int64  // clock read before the current batch of lstats
+	root   string
+	buf    []byte
+	h      hash.Hash
+	st     unix.Stat_t
+	in     bool   // whether folder is open
+	dir    string // workspace-relative name of folder
+	folder folder
+	now    int64 // clock read before the current batch of lstats
 }
 
-func newHasher(root string) *hasher { return &hasher{root: root, dirfd: -1} }
+func newHasher(root string) *hasher { return &hasher{root: root} }
 
 func (h *hasher) close() {
-	if h.dirfd >= 0 {
-		unix.Close(h.dirfd)
-		h.dirfd = -1
+	if h.in {
+		h.folder.close()
+		h.in = false
 	}
 }
 
@@ -383,21 +385,15 @@ func (h *hasher) abs(rel string) string {
 
 // enter opens the folder dir (workspace-relative, "" for the root).
 func (h *hasher) enter(dir string) error {
-	if h.dirfd >= 0 && h.dir == dir {
+	if h.in && h.dir == dir {
 		return nil
 	}
 	h.close()
-	for {
-		fd, err := unix.Open(h.abs(dir), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		h.dirfd, h.dir = fd, dir
-		return nil
+	if err := h.folder.open(h.abs(dir)); err != nil {
+		return err
 	}
+	h.in, h.dir = true, dir
+	return nil
 }
 
 func statOf(st *unix.Stat_t) stat {
@@ -406,21 +402,14 @@ func statOf(st *unix.Stat_t) stat {
 		mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec,
 		ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
 		ino:   st.Ino,
-		mode:  st.Mode,
+		mode:  uint32(st.Mode), // uint16 on darwin
 	}
 }
 
 // hashFile reads the file name in h's folder, size bytes long by its lstat,
 // and returns its digest and whether it read exactly size bytes.
 func (h *hasher) hashFile(name string, size int64) (cache.Digest, bool, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = unix.Openat(h.dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NOCTTY, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	fd, err := h.folder.openFile(name)
 	if err != nil {
 		return cache.Digest{}, false, err
 	}
@@ -474,14 +463,7 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 		}
 		return Entry{}, nil, &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
 	}
-	var err error
-	for {
-		err = unix.Fstatat(h.dirfd, name, &h.st, unix.AT_SYMLINK_NOFOLLOW)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
+	if err := h.folder.lstat(name, &h.st); err != nil {
 		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
 	}
 	st := statOf(&h.st)
@@ -502,7 +484,7 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 			h.buf = make([]byte, 128<<10)
 			h.h = sha256.New()
 		}
-		n, err := unix.Readlinkat(h.dirfd, name, h.buf)
+		n, err := h.folder.readlink(name, h.buf)
 		if err != nil {
 			return Entry{}, nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
 		}
