@@ -23,6 +23,8 @@ import (
 	"unsafe"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/workspace"
 	"golang.org/x/sys/unix"
 )
 
@@ -137,8 +139,10 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 			p, opt = p[1:], true
 		}
 		p = path.Clean(p)
-		if p == "" || path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
-			return nil, fmt.Errorf("pattern %q: must be relative to the workspace and stay inside it", raw)
+		if p != "." {
+			if err := config.CheckPath(p); err != nil {
+				return nil, fmt.Errorf("pattern %q: %w", raw, err)
+			}
 		}
 		if !doublestar.ValidatePattern(p) {
 			return nil, fmt.Errorf("pattern %q: bad glob syntax", raw)
@@ -425,7 +429,7 @@ func (r *dirReader) read(root string, d *dirNode, atRoot bool, excluded func(str
 		at += len(p)
 		if e.typ == unix.DT_DIR {
 			name := p[len(prefix):]
-			if atRoot && d.rel == "." && (name == ".git" || name == ".bottle") {
+			if atRoot && d.rel == "." && (name == ".git" || name == workspace.DirName) {
 				continue
 			}
 			if excluded(p) {

@@ -1,0 +1,339 @@
+package files
+
+// Looking at files: the per-worker hasher, and Hash, StatAll and Stat,
+// which consult the index first and read only what it cannot vouch for.
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bottle-build/bottle/cache"
+)
+
+// filesRead counts regular files read, for tests.
+var filesRead atomic.Int64
+
+// hasher looks at files for one worker: it keeps a read buffer, a hash
+// state and the folder it is in (paths come sorted, so the next file is
+// usually in the same folder, and is looked at relative to it: see
+// folder_linux.go).
+type hasher struct {
+	root   string
+	buf    []byte
+	h      hash.Hash
+	st     unix.Stat_t
+	in     bool   // whether folder is open
+	dir    string // workspace-relative name of folder
+	folder folder
+	now    int64 // clock read before the current batch of lstats
+}
+
+func newHasher(root string) *hasher { return &hasher{root: root} }
+
+func (h *hasher) close() {
+	if h.in {
+		h.folder.close()
+		h.in = false
+	}
+}
+
+func (h *hasher) abs(rel string) string {
+	if rel == "" {
+		return h.root
+	}
+	if strings.HasSuffix(h.root, "/") {
+		return h.root + rel
+	}
+	return h.root + "/" + rel
+}
+
+// enter opens the folder dir (workspace-relative, "" for the root).
+func (h *hasher) enter(dir string) error {
+	if h.in && h.dir == dir {
+		return nil
+	}
+	h.close()
+	if err := h.folder.open(h.abs(dir)); err != nil {
+		return err
+	}
+	h.in, h.dir = true, dir
+	return nil
+}
+
+func statOf(st *unix.Stat_t) stat {
+	return stat{
+		size:  st.Size,
+		mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec,
+		ctime: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+		ino:   st.Ino,
+		mode:  uint32(st.Mode), // uint16 on darwin
+	}
+}
+
+// hashFile reads the file name in h's folder, size bytes long by its lstat,
+// and returns its digest and whether it read exactly size bytes.
+func (h *hasher) hashFile(name string, size int64) (cache.Digest, bool, error) {
+	fd, err := h.folder.openFile(name)
+	if err != nil {
+		return cache.Digest{}, false, err
+	}
+	defer unix.Close(fd)
+	if h.buf == nil {
+		h.buf = make([]byte, 128<<10)
+		h.h = sha256.New()
+	}
+	h.h.Reset()
+	var total int64
+	for {
+		n, err := unix.Read(fd, h.buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return cache.Digest{}, false, err
+		}
+		if n <= 0 {
+			break
+		}
+		h.h.Write(h.buf[:n])
+		total += int64(n)
+		// A short read of a regular file means end of file: save the
+		// read that would return 0. A file that grew after the lstat
+		// is caught by its new stat data on the next run.
+		if size > 0 && total >= size && n < len(h.buf) {
+			break
+		}
+	}
+	var d cache.Digest
+	h.h.Sum(d[:0])
+	filesRead.Add(1)
+	return d, total == size, nil
+}
+
+// lookup returns the entry for one path, hashing it when its stat data
+// changed or its record is racy. The returned record is non-nil when it must
+// be stored. The caller holds ix.mu for reading.
+func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
+	dir, name := "", p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		dir, name = p[:i], p[i+1:]
+	}
+	if name == "" || name == "." || name == ".." {
+		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
+	}
+	if err := h.enter(dir); err != nil {
+		if err == unix.ENOTDIR {
+			err = unix.ENOENT
+		}
+		return Entry{}, nil, &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
+	}
+	if err := h.folder.lstat(name, &h.st); err != nil {
+		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
+	}
+	st := statOf(&h.st)
+	mode := fs.FileMode(st.mode & 0o777)
+	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
+	if isLink {
+		mode |= fs.ModeSymlink
+	}
+	e := Entry{Path: p, Size: st.size, Mode: mode}
+	if r, ok := ix.get(p); ok && r.st == st && r.trusted() {
+		e.Digest, e.Link = r.digest, r.link
+		return e, nil, nil
+	}
+	nr := &record{st: st, hashed: h.now}
+	switch {
+	case isLink:
+		if h.buf == nil {
+			h.buf = make([]byte, 128<<10)
+			h.h = sha256.New()
+		}
+		n, err := h.folder.readlink(name, h.buf)
+		if err != nil {
+			return Entry{}, nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
+		}
+		if n == len(h.buf) {
+			return Entry{}, nil, fmt.Errorf("%s: link target too long", p)
+		}
+		nr.link = string(h.buf[:n])
+		nr.digest = cache.SumString(nr.link)
+		if int64(n) != st.size {
+			nr.hashed = 0 // changed under us: look again next time
+		}
+	case st.mode&unix.S_IFMT == unix.S_IFREG:
+		d, whole, err := h.hashFile(name, st.size)
+		if err != nil {
+			return Entry{}, nil, &fs.PathError{Op: "read", Path: h.abs(p), Err: err}
+		}
+		nr.digest = d
+		if !whole {
+			nr.hashed = 0 // changed under us: look again next time
+		}
+	default:
+		return Entry{}, nil, fmt.Errorf("%s is not a regular file or a link", p)
+	}
+	e.Digest, e.Link = nr.digest, nr.link
+	return e, nr, nil
+}
+
+// Hash returns the entries of paths (relative to root), in order, reading
+// only files whose stat data changed or whose record is racy. The work is
+// spread over all cores in chunks; sorted paths are fastest. A missing file
+// is an error that wraps fs.ErrNotExist and names the path.
+func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
+	out, _, err := ix.hashAll(root, paths, false)
+	return out, err
+}
+
+// StatAll is Hash for files that may be missing: found[i] tells whether
+// paths[i] exists. Planning checks every recorded output with it at once.
+func (ix *Index) StatAll(root string, paths []string) (entries []Entry, found []bool, err error) {
+	return ix.hashAll(root, paths, true)
+}
+
+func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entry, []bool, error) {
+	out := make([]Entry, len(paths))
+	found := make([]bool, len(paths))
+	const chunk = 256
+	workers := min(runtime.NumCPU(), (len(paths)+chunk-1)/chunk)
+	type update struct {
+		i int
+		r *record
+	}
+	var (
+		next    atomic.Int64
+		failed  atomic.Bool
+		mu      sync.Mutex
+		firstEr error
+		missing []string
+		wg      sync.WaitGroup
+	)
+	updates := make([][]update, workers)
+	ix.mu.RLock()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := newHasher(root)
+			defer h.close()
+			var ups []update
+			defer func() { updates[w] = ups }()
+			for !failed.Load() {
+				start := int(next.Add(chunk)) - chunk
+				if start >= len(paths) {
+					return
+				}
+				end := min(start+chunk, len(paths))
+				h.now = time.Now().UnixNano()
+				for i := start; i < end; i++ {
+					e, nr, err := ix.lookup(h, paths[i])
+					if allowMissing && errors.Is(err, fs.ErrNotExist) {
+						mu.Lock()
+						missing = append(missing, paths[i])
+						mu.Unlock()
+						continue
+					}
+					if err != nil {
+						mu.Lock()
+						if errors.Is(err, fs.ErrNotExist) {
+							missing = append(missing, paths[i])
+						}
+						if firstEr == nil {
+							firstEr = fmt.Errorf("hashing %s: %w", paths[i], err)
+						}
+						mu.Unlock()
+						failed.Store(true)
+						return
+					}
+					out[i], found[i] = e, true
+					if nr != nil {
+						ups = append(ups, update{i, nr})
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ix.mu.RUnlock()
+	// Put the new records in the order of paths, so that their keys stay
+	// sorted when paths are.
+	var all []update
+	for _, ups := range updates {
+		all = append(all, ups...)
+	}
+	slices.SortFunc(all, func(a, b update) int { return a.i - b.i })
+	ix.mu.Lock()
+	for _, u := range all {
+		ix.put(paths[u.i], u.r)
+	}
+	for _, p := range missing {
+		ix.forget(p)
+	}
+	ix.mu.Unlock()
+	if firstEr != nil {
+		return nil, nil, firstEr
+	}
+	return out, found, nil
+}
+
+// put stores a new record of p. The caller holds ix.mu.
+func (ix *Index) put(p string, r *record) {
+	if old := ix.over[p]; old != nil {
+		*old = *r
+	} else {
+		ix.over[p] = r
+		ix.list = append(ix.list, overRec{p, r})
+	}
+	delete(ix.gone, p)
+	ix.dirty = true
+}
+
+// forget drops the record of p, a file found missing. The caller holds ix.mu.
+func (ix *Index) forget(p string) {
+	if _, had := ix.get(p); had {
+		if r := ix.over[p]; r != nil {
+			r.dropped = true
+			delete(ix.over, p)
+		}
+		ix.gone[p] = true
+		ix.dirty = true
+	}
+}
+
+// Stat returns the entry for one file, for checking that an output is
+// intact (through the index, so an untouched file is not read); ok is false
+// when the file does not exist.
+func (ix *Index) Stat(root, p string) (Entry, bool, error) {
+	h := newHasher(root)
+	defer h.close()
+	h.now = time.Now().UnixNano()
+	ix.mu.RLock()
+	e, nr, err := ix.lookup(h, p)
+	ix.mu.RUnlock()
+	if errors.Is(err, fs.ErrNotExist) {
+		ix.mu.Lock()
+		ix.forget(p)
+		ix.mu.Unlock()
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("hashing %s: %w", p, err)
+	}
+	if nr != nil {
+		ix.mu.Lock()
+		ix.put(p, nr)
+		ix.mu.Unlock()
+	}
+	return e, true, nil
+}
