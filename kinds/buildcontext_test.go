@@ -37,8 +37,14 @@ func dockerTar(t *testing.T, dir string, patterns []string) []string {
 		t.Fatal(err)
 	}
 	defer rc.Close()
+	return tarFiles(t, rc)
+}
+
+// tarFiles lists the names in a tar that are not folders, sorted.
+func tarFiles(t *testing.T, r io.Reader) []string {
+	t.Helper()
 	var names []string
-	tr := tar.NewReader(rc)
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -48,7 +54,7 @@ func dockerTar(t *testing.T, dir string, patterns []string) []string {
 			t.Fatal(err)
 		}
 		if h.Typeflag != tar.TypeDir {
-			names = append(names, strings.TrimSuffix(h.Name, "/"))
+			names = append(names, h.Name)
 		}
 	}
 	slices.Sort(names)
@@ -123,22 +129,7 @@ func TestBuildContextMatchesDocker(t *testing.T) {
 			}
 			pr, pw := io.Pipe()
 			go func() { pw.CloseWithError(bc.writeTar(pw, entries)) }()
-			var sent []string
-			tr := tar.NewReader(pr)
-			for {
-				h, err := tr.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if h.Typeflag != tar.TypeDir {
-					sent = append(sent, h.Name)
-				}
-			}
-			slices.Sort(sent)
-			if !slices.Equal(sent, got) {
+			if sent := tarFiles(t, pr); !slices.Equal(sent, got) {
 				t.Errorf("tar holds %q, key has %q", sent, got)
 			}
 			// A file that does not exist yet is decided the same way.
