@@ -68,14 +68,14 @@ type Planner struct {
 
 // StepPlan is the decision for one step.
 type StepPlan struct {
-	Node     *Node
-	Status   Status
-	Reason   string
-	Changes  []Change
-	After    string // for pending: the upstream step that will run first
-	Key      cache.Key
-	keyIn    *KeyInput // what Key was made of, for KeyLines
-	Sources  []files.Entry // the step's own input files as hashed
+	Node    *Node
+	Status  Status
+	Reason  string
+	Changes []Change
+	After   string // for pending: the upstream step that will run first
+	Key     cache.Key
+	keyIn   *KeyInput     // what Key was made of, for KeyLines
+	Sources []files.Entry // the step's own input files as hashed
 	// Known when the status is up-to-date or restore, and after apply ran
 	// the step: what downstream keys use.
 	ResultDigest cache.Digest
