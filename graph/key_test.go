@@ -256,3 +256,49 @@ func setSample(t *testing.T, v reflect.Value) {
 		t.Fatalf("no sample for a field of type %s: extend setSample", v.Type())
 	}
 }
+
+// TestPlanningLeavesTheGraphAlone: resolving works on copies of the steps.
+// Planning twice (as Plan does after a hash error) and planning different
+// targets see the same graph, whose steps keep only what Load gave them.
+func TestPlanningLeavesTheGraphAlone(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"bottle.toml": `
+[steps.gen]
+kind = "exec"
+inputs = ["src.txt"]
+run = "cp src.txt gen.out"
+outputs = ["gen.out"]
+
+[steps.use]
+kind = "exec"
+inputs = ["gen.out"]
+run = "cp gen.out use.out"
+outputs = ["use.out"]
+`,
+		"src.txt": "x",
+	})
+	g, err := Load(LoadOptions{Root: root, Kinds: kinds.Descriptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		order, err := g.Resolve(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(order) != 2 || order[1].Name != "use" || len(order[1].Needs) != 1 || order[1].Needs[0] != order[0] {
+			t.Fatalf("resolution %d: use must need gen through its input, in the same resolution", i)
+		}
+		if len(order[0].Sources) != 1 || order[0].Sources[0] != "src.txt" {
+			t.Fatalf("resolution %d: gen's sources = %v", i, order[0].Sources)
+		}
+	}
+	for _, n := range g.Nodes {
+		if n.Sources != nil || n.Produced != nil || len(n.Implicit) != 0 {
+			t.Errorf("step %s of the graph was changed by resolving: sources %v, produced %v, implicit %v", n.Name, n.Sources, n.Produced, n.Implicit)
+		}
+	}
+	if use := g.Node("use"); len(use.Needs) != 0 {
+		t.Errorf("the graph's use gained needs %v: the implied edge belongs to a resolution", use.Needs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -355,5 +356,50 @@ func TestTimeoutAppliesToEveryKind(t *testing.T) {
 	}
 	if sum.Stopped != 0 || sum.Interrupted {
 		t.Errorf("a timeout is a failure, not an interrupt: %+v", sum)
+	}
+}
+
+// TestApplyLeavesThePlanAlone: the plan is a value. Apply keeps what
+// happened in its own records; the plan's steps read the same afterwards,
+// pending ones included, so a plan can be printed, saved or compared after
+// it was applied.
+func TestApplyLeavesThePlanAlone(t *testing.T) {
+	cfg := `
+[steps.gen]
+kind = "exec"
+run = "write gen"
+outputs = ["gen.out"]
+
+[steps.use]
+kind = "exec"
+inputs = ["gen.out"]
+run = "write use"
+outputs = ["use.out"]
+`
+	a, p := setup(t, cfg, &fakeRunner{}, Options{Jobs: 2})
+	type view struct {
+		status graph.Status
+		reason string
+		key    cache.Key
+		digest cache.Digest
+		values string
+	}
+	look := func() map[string]view {
+		m := map[string]view{}
+		for _, sp := range p.Steps {
+			m[sp.Node.Name] = view{sp.Status, sp.Reason, sp.Key, sp.ResultDigest, fmt.Sprint(sp.Values)}
+		}
+		return m
+	}
+	before := look()
+	if before["use"].status != graph.Pending {
+		t.Fatalf("use is %s before apply, want pending", before["use"].status)
+	}
+	sum, err := a.Apply(context.Background(), p)
+	if err != nil || sum.Ran != 2 {
+		t.Fatalf("apply: %+v, %v; want 2 ran", sum, err)
+	}
+	if after := look(); !reflect.DeepEqual(before, after) {
+		t.Errorf("apply changed the plan:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
