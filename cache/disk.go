@@ -278,6 +278,11 @@ func readBlob(dir string, d Digest, quarantine bool) ([]byte, error) {
 // is never left half-written or wrong. A missing or corrupt blob is a miss
 // (errors.Is(err, ErrMiss)); a corrupt one is moved to corrupt/ and the error
 // holds a *CorruptError.
+//
+// Unlike a store (internal/atomicfile), a restore does not fsync: the cache
+// still holds the content, and the state records the step only after every
+// file is in place, so a crash costs a restore again, never a wrong file.
+// Syncing each of thousands of restored files would cost more than that.
 func (c *Disk) RestoreFile(d Digest, dst string, perm fs.FileMode) error {
 	if err := c.restoreFile(d, dst, perm); err != nil {
 		return fmt.Errorf("restoring %s: %w", dst, err)
