@@ -280,8 +280,9 @@ func readBlob(dir string, d Digest, quarantine bool) ([]byte, error) {
 // holds a *CorruptError.
 //
 // Unlike a store (internal/atomicfile), a restore does not fsync: the cache
-// still holds the content, and the state records the step only after every
-// file is in place, so a crash costs a restore again, never a wrong file.
+// still holds the content, and planning checks every output against the
+// digest the state recorded, so a crash costs a restore again, never a
+// wrong file.
 // Syncing each of thousands of restored files would cost more than that.
 func (c *Disk) RestoreFile(d Digest, dst string, perm fs.FileMode) error {
 	if err := c.restoreFile(d, dst, perm); err != nil {
