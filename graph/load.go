@@ -64,7 +64,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 	}
 	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache, kinds: opts.Kinds}
 	for _, st := range file.Steps {
-		n := &Node{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st, Implicit: map[string]bool{}}
+		n := &Node{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st}
 		g.Nodes = append(g.Nodes, n)
 		g.byName[n.Name] = n
 	}

@@ -57,7 +57,7 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 		if c == nil {
 			cp := *n
 			cp.Needs = slices.Clone(n.Needs)
-			cp.Implicit = map[string]bool{}
+			cp.Implicit = nil // made on the first implied edge
 			cp.Sources, cp.Produced = nil, nil
 			c = &cp
 			copies[n] = c
@@ -195,6 +195,9 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 			if !n.hasNeed(prod) {
 				n.Needs = append(n.Needs, prod)
 				sortNodes(n.Needs)
+				if n.Implicit == nil {
+					n.Implicit = map[string]bool{}
+				}
 				n.Implicit[prod.Name] = true
 			}
 		}
