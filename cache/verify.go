@@ -83,6 +83,7 @@ func (c *Disk) Verify() (*VerifyReport, error) {
 	var (
 		mu       sync.Mutex
 		bad      = map[Digest]CorruptBlob{}
+		sizes    = map[Digest]int64{}
 		firstErr error
 		work     = make(chan string)
 		wg       sync.WaitGroup
@@ -118,6 +119,7 @@ func (c *Disk) Verify() (*VerifyReport, error) {
 					rep.Bytes += n
 					var got Digest
 					h.Sum(got[:0])
+					sizes[want] = n
 					if got != want {
 						bad[want] = CorruptBlob{Digest: want, Got: got, MovedTo: moveAside(c.dir, p, want.String())}
 					}
@@ -148,6 +150,16 @@ func (c *Disk) Verify() (*VerifyReport, error) {
 		}
 		if err == nil && r.Key.String() != name {
 			err = fmt.Errorf("it names key %s", r.Key.Short())
+		}
+		if err == nil {
+			// The rules restore applies before writing anything, as far as
+			// they can be checked without the step's config.
+			err = r.CheckFiles(nil)
+		}
+		for _, f := range r.Files {
+			if n, ok := sizes[f.Digest]; err == nil && ok && f.Mode.IsRegular() && n != f.Size {
+				err = fmt.Errorf("it gives %s %d bytes, and its blob %s holds %d", f.Path, f.Size, f.Digest.Short(), n)
+			}
 		}
 		if err != nil {
 			rep.BadManifests = append(rep.BadManifests, BadManifest{Path: p, Reason: err.Error(), MovedTo: moveAside(c.dir, p, name)})

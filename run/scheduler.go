@@ -37,6 +37,9 @@ type Store interface {
 	PutFile(path string) (cache.Digest, int64, error)
 	PutResult(r *cache.Result) error
 	RestoreFile(d cache.Digest, dst string, perm fs.FileMode) error
+	// Quarantine moves a result that cannot be restored safely aside, so
+	// that no lookup finds it again, and says where it went.
+	Quarantine(k cache.Key) string
 }
 
 // Options tune a run.

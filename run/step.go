@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -98,6 +99,18 @@ func (a *Applier) restore(sp *graph.StepPlan) (*cache.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The result is data from a cache someone else may write: nothing is
+	// written until every entry is known to land inside the step's declared
+	// outputs, and none below a link.
+	if err := res.CheckFiles(sp.Node.Outputs); err != nil {
+		if moved := a.Store.Quarantine(sp.Key); moved != "" {
+			err = fmt.Errorf("%w (the result was moved to %s)", err, moved)
+		}
+		return nil, err
+	}
+	if err := a.noLinkAbove(sp.Node); err != nil {
+		return nil, err
+	}
 	if err := a.removeOutputs(sp.Node); err != nil {
 		return nil, err
 	}
@@ -125,6 +138,21 @@ func (a *Applier) restore(sp *graph.StepPlan) (*cache.Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// noLinkAbove refuses to restore into an output whose folder, or any
+// folder above it in the workspace, is a link: the restore would write
+// wherever the link points.
+func (a *Applier) noLinkAbove(n *graph.Node) error {
+	for _, o := range n.Outputs {
+		for dir := path.Dir(o); dir != "."; dir = path.Dir(dir) {
+			fi, err := os.Lstat(a.abs(dir))
+			if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+				return fmt.Errorf("%s is a link: restore writes nothing below a link (the step runs instead)", dir)
+			}
+		}
+	}
+	return nil
 }
 
 func (a *Applier) removeOutputs(n *graph.Node) error {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"log"
 	"net/http/httptest"
 	"os"
@@ -63,6 +64,34 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		blob[0] ^= 0xff
 		ts.Check(os.WriteFile(p, blob, 0o444))
+	},
+	// tamper-results OLD NEW: replace the text OLD with NEW in every result
+	// entry of the cache, as someone who can write the cache would.
+	"tamper-results": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: tamper-results OLD NEW")
+		}
+		dir := filepath.Join(ts.Getenv("BOTTLE_CACHE_DIR"), "results")
+		n := 0
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(string(b), args[0]) {
+				return nil
+			}
+			n++
+			os.Chmod(p, 0o644)
+			return os.WriteFile(p, []byte(strings.ReplaceAll(string(b), args[0], args[1])), 0o444)
+		})
+		ts.Check(err)
+		if n == 0 {
+			ts.Fatalf("no result entry holds %q", args[0])
+		}
 	},
 	// waitfile [-timeout 30s] FILE: wait until FILE exists.
 	"waitfile": func(ts *testscript.TestScript, neg bool, args []string) {
