@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -84,7 +83,3 @@ func (r *Result) Blobs() []Digest {
 	}
 	return ds
 }
-
-// OutputList is the space-separated list of the result's top-level paths,
-// the value of ${step.X.outputs}.
-func OutputList(paths []string) string { return strings.Join(paths, " ") }

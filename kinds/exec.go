@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/bottle-build/bottle/config"
 )
@@ -75,5 +76,6 @@ func (execKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	if err := runProcess(ctx, job.Runtime, cmd); err != nil {
 		return nil, err
 	}
-	return &Outcome{}, nil
+	// ${step.X.outputs}: the declared outputs, space-separated.
+	return &Outcome{Values: map[string]string{"outputs": strings.Join(execKind{}.Outputs(job.Step, s), " ")}}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +119,19 @@ func TestExecCheck(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &fe) {
 			t.Errorf("%+v: err = %v, want a field error saying %q", tt.spec, err, tt.want)
 		}
+	}
+}
+
+// TestExecOutputsValue: ${step.X.outputs} is the declared outputs, clean
+// and space-separated, reported by the kind itself.
+func TestExecOutputsValue(t *testing.T) {
+	dir := t.TempDir()
+	out, err := Get("exec").Run(context.Background(), &Job{Step: "s", Workspace: dir,
+		Spec: &ExecSpec{Run: "true", Outputs: []string{"b/./x", "a"}}, Env: []string{"PATH=" + os.Getenv("PATH")}, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Values["outputs"]; got != "b/x a" {
+		t.Errorf("outputs = %q, want %q", got, "b/x a")
 	}
 }

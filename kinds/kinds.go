@@ -13,8 +13,6 @@ package kinds
 import (
 	"context"
 	"io"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/bottle-build/bottle/config"
@@ -100,9 +98,6 @@ func register(k Kind) {
 
 // Get returns the kind named name, or nil.
 func Get(name string) Kind { return table[name] }
-
-// Names returns every kind's name, sorted.
-func Names() []string { return slices.Sorted(maps.Keys(table)) }
 
 // Descriptions returns every kind as planning sees it.
 func Descriptions() map[string]steps.Kind {

@@ -84,11 +84,12 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 
-	// results holds every step known to be done, from the plan (up to date,
-	// restore) and from this run. The plan itself is never written.
+	// results holds every step known to be done: up to date in the plan,
+	// or finished in this run (a restore counts once restored). The plan
+	// itself is never written.
 	results := map[string]*done{}
 	for _, sp := range plan.Steps {
-		if sp.Status.Decided() && !sp.Status.WillRun() {
+		if sp.Status == graph.UpToDate {
 			results[sp.Node.Name] = &done{sp.ResultDigest, sp.Values}
 		}
 	}
@@ -97,13 +98,6 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			return d.digest, true
 		}
 		return cache.Digest{}, false
-	}
-	// Steps that will restore are not done until restored: a dependent
-	// waits for them like for a run.
-	for _, sp := range plan.Steps {
-		if sp.Status == graph.Restore {
-			delete(results, sp.Node.Name)
-		}
 	}
 
 	// Dependents and counts of unfinished needs, within the plan.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -64,7 +65,7 @@ func (a *Applier) do(ctx context.Context, sp *graph.StepPlan, spec any, specErr 
 }
 
 // job describes the step to its kind.
-func (a *Applier) job(sp *graph.StepPlan, spec any, log interface{ Write([]byte) (int, error) }) *kinds.Job {
+func (a *Applier) job(sp *graph.StepPlan, spec any, log io.Writer) *kinds.Job {
 	return &kinds.Job{
 		Step:      sp.Node.Name,
 		Key:       sp.Key.String(),
@@ -215,9 +216,6 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		for k, v := range out.Values {
 			res.Values[k] = v
 		}
-	}
-	if n.Kind.Name() == "exec" {
-		res.Values["outputs"] = cache.OutputList(n.Outputs)
 	}
 	for _, o := range n.Outputs {
 		fs, err := a.capture(o)

@@ -6,8 +6,6 @@
 package files
 
 import (
-	"strings"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -39,12 +37,7 @@ func (f *pathFolder) open(abs string) error {
 
 func (f *pathFolder) close() { f.abs = "" }
 
-func (f *pathFolder) path(name string) string {
-	if strings.HasSuffix(f.abs, "/") {
-		return f.abs + name
-	}
-	return f.abs + "/" + name
-}
+func (f *pathFolder) path(name string) string { return join(f.abs, name) }
 
 func (f *pathFolder) lstat(name string, st *unix.Stat_t) error {
 	for {

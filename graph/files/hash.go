@@ -48,15 +48,7 @@ func (h *hasher) close() {
 	}
 }
 
-func (h *hasher) abs(rel string) string {
-	if rel == "" {
-		return h.root
-	}
-	if strings.HasSuffix(h.root, "/") {
-		return h.root + rel
-	}
-	return h.root + "/" + rel
-}
+func (h *hasher) abs(rel string) string { return join(h.root, rel) }
 
 // enter opens the folder dir (workspace-relative, "" for the root).
 func (h *hasher) enter(dir string) error {
