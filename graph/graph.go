@@ -30,7 +30,7 @@ type Graph struct {
 	Nodes      []*Node // in file order until Resolve sorts them topologically
 	byName     map[string]*Node
 
-	configData      []byte // the config's bytes, for the parse cache
+	configData      []byte // the config's bytes: the parse cache, and the plan's config_digest
 	configFromCache bool
 
 	kinds map[string]steps.Kind // the kinds this graph's steps may be, by name

@@ -40,12 +40,12 @@ type StepJSON struct {
 }
 
 // JSON renders the plan; saved adds what apply needs to check staleness.
-func (p *Plan) JSON(g *Graph, configDigest cache.Digest, saved bool) *PlanJSON {
+func (p *Plan) JSON(g *Graph, saved bool) *PlanJSON {
 	out := &PlanJSON{
 		FormatVersion: FormatVersion,
 		KeySchema:     KeySchema,
 		Config:        g.ConfigName,
-		ConfigDigest:  configDigest,
+		ConfigDigest:  cache.SumBytes(g.configData),
 		Targets:       p.Targets,
 		Summary:       map[string]int{},
 		Steps:         []StepJSON{},

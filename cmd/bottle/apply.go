@@ -109,7 +109,7 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 		return err
 	}
 	if saved != nil {
-		if err := graph.CheckSaved(saved, plan.JSON(ws.g, ws.configDigest, true)); err != nil {
+		if err := graph.CheckSaved(saved, plan.JSON(ws.g, true)); err != nil {
 			return err
 		}
 	}

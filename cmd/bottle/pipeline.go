@@ -16,12 +16,11 @@ import (
 
 // pipeline is a loaded pipeline with its bookkeeping.
 type pipeline struct {
-	root         string
-	g            *graph.Graph
-	index        *files.Index
-	state        *workspace.State
-	cacheDir     string
-	configDigest cache.Digest
+	root     string
+	g        *graph.Graph
+	index    *files.Index
+	state    *workspace.State
+	cacheDir string
 }
 
 // openWorkspace loads the config, the state and the file-hash index. It
@@ -47,11 +46,7 @@ func (a *app) openWorkspace() (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ws.g, ws.configDigest = g, cache.SumBytes(data)
+	ws.g = g
 	if stateErr != nil {
 		if ws.state == nil {
 			return nil, stateErr

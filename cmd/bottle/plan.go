@@ -61,14 +61,14 @@ EXAMPLES
 				return err
 			}
 			if *out != "" {
-				if err := writePlan(*out, plan.JSON(ws.g, ws.configDigest, true)); err != nil {
+				if err := writePlan(*out, plan.JSON(ws.g, true)); err != nil {
 					return err
 				}
 			}
 			if *asJSON {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(plan.JSON(ws.g, ws.configDigest, false)); err != nil {
+				if err := enc.Encode(plan.JSON(ws.g, false)); err != nil {
 					return err
 				}
 			} else {
