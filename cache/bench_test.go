@@ -54,7 +54,7 @@ func BenchmarkRestoreFile(b *testing.B) {
 			dst := filepath.Join(b.TempDir(), "out")
 			b.SetBytes(int64(size))
 			for b.Loop() {
-				if err := c.RestoreFile(d, dst, 0o644); err != nil {
+				if err := c.RestoreFile(d, dst, "", 0o644); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -113,7 +113,7 @@ func BenchmarkStoreResult5000(b *testing.B) {
 		dst := b.TempDir()
 		for b.Loop() {
 			for _, f := range r.Files {
-				if err := c.RestoreFile(f.Digest, filepath.Join(dst, f.Path), 0o644); err != nil {
+				if err := c.RestoreFile(f.Digest, filepath.Join(dst, f.Path), "", 0o644); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -63,7 +63,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, r)
 	}
 	dst := filepath.Join(t.TempDir(), "sub", "a.txt")
-	if err := c.RestoreFile(got.Files[0].Digest, dst, 0o755); err != nil {
+	if err := c.RestoreFile(got.Files[0].Digest, dst, "", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(dst)
@@ -124,7 +124,7 @@ func TestCorruptBlobIsNeverRestored(t *testing.T) {
 	os.WriteFile(p, []byte("precious bytez"), 0o444)
 	dst := filepath.Join(t.TempDir(), "out")
 	os.WriteFile(dst, []byte("old"), 0o644)
-	err = c.RestoreFile(d, dst, 0o644)
+	err = c.RestoreFile(d, dst, "", 0o644)
 	var ce *CorruptError
 	if !errors.As(err, &ce) || !errors.Is(err, ErrMiss) {
 		t.Fatalf("err = %v, want a CorruptError that is a miss", err)

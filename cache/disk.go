@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/bottle-build/bottle/internal/atomicfile"
@@ -273,9 +274,11 @@ func readBlob(dir string, d Digest, quarantine bool) ([]byte, error) {
 }
 
 // RestoreFile copies blob d to dst with mode perm, creating dst's parent
-// folders. The copy goes to a temporary file beside dst, verified against
-// the digest while copying, and is renamed over dst only if it matches: dst
-// is never left half-written or wrong. A missing or corrupt blob is a miss
+// folders. The copy goes to a temporary file with a short name in tmpDir
+// (which must be on dst's file system; beside dst when it is not), verified
+// against the digest while copying, and is renamed over dst only if it
+// matches: dst is never left half-written or wrong, and a kill leaves the
+// partial copy in tmpDir, never beside the output. A missing or corrupt blob is a miss
 // (errors.Is(err, ErrMiss)); a corrupt one is moved to corrupt/ and the error
 // holds a *CorruptError.
 //
@@ -284,14 +287,14 @@ func readBlob(dir string, d Digest, quarantine bool) ([]byte, error) {
 // digest the state recorded, so a crash costs a restore again, never a
 // wrong file.
 // Syncing each of thousands of restored files would cost more than that.
-func (c *Disk) RestoreFile(d Digest, dst string, perm fs.FileMode) error {
-	if err := c.restoreFile(d, dst, perm); err != nil {
+func (c *Disk) RestoreFile(d Digest, dst, tmpDir string, perm fs.FileMode) error {
+	if err := c.restoreFile(d, dst, tmpDir, perm); err != nil {
 		return fmt.Errorf("restoring %s: %w", dst, err)
 	}
 	return nil
 }
 
-func (c *Disk) restoreFile(d Digest, dst string, perm fs.FileMode) error {
+func (c *Disk) restoreFile(d Digest, dst, tmpDir string, perm fs.FileMode) error {
 	p := c.BlobPath(d)
 	src, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -305,7 +308,10 @@ func (c *Disk) restoreFile(d Digest, dst string, perm fs.FileMode) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := createTemp(dir, "."+filepath.Base(dst)+".bottle-", 0o600)
+	if tmpDir == "" {
+		tmpDir = dir
+	}
+	tmp, err := createTemp(tmpDir, ".bottle-", 0o600)
 	if err != nil {
 		return err
 	}
@@ -335,7 +341,16 @@ func (c *Disk) restoreFile(d Digest, dst string, perm fs.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	err = os.Rename(tmp.Name(), dst)
+	if errors.Is(err, syscall.EXDEV) && tmpDir != dir {
+		// dst is on another file system (a mount inside the workspace):
+		// copy again, beside it.
+		os.Remove(tmp.Name())
+		committed = true
+		src.Close()
+		return c.restoreFile(d, dst, dir, perm)
+	}
+	if err != nil {
 		return err
 	}
 	committed = true

@@ -166,7 +166,7 @@ func TestRestore(t *testing.T) {
 				os.MkdirAll(filepath.Dir(dst), 0o755)
 				os.WriteFile(dst, []byte(tt.old), 0o644)
 			}
-			err := c.RestoreFile(tt.d, dst, tt.perm)
+			err := c.RestoreFile(tt.d, dst, "", tt.perm)
 			if tt.wantErr != "" {
 				if !errors.Is(err, ErrMiss) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want a miss saying %q", err, tt.wantErr)

@@ -2,28 +2,31 @@ package cache
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/bottle-build/bottle/internal/jsonbytes"
 )
 
 // A Result is what the action cache keeps for one key: the step's output
 // files (as blobs in the CAS), its values, its log, and the key lines that
 // produced it (so that explain can diff them).
 type Result struct {
-	Key      Key               `json:"key"`
-	Step     string            `json:"step"` // name of the step that produced it (informational)
-	Kind     string            `json:"kind"`
-	Files    []File            `json:"files,omitempty"`  // sorted by Path
-	Values   map[string]string `json:"values,omitempty"` // e.g. "image_id"; for exec "outputs"
-	Log      Digest            `json:"log"`              // blob holding the step's combined output; zero if empty
-	LogSize  int64             `json:"log_size"`
-	Duration time.Duration     `json:"duration"`
-	Created  time.Time         `json:"created"`
-	KeyLines []string          `json:"key_lines,omitempty"` // the readable lines hashed into Key
+	Key      Key           `json:"key"`
+	Step     string        `json:"step"` // name of the step that produced it (informational)
+	Kind     string        `json:"kind"`
+	Files    []File        `json:"files,omitempty"`  // sorted by Path
+	Values   jsonbytes.Map `json:"values,omitempty"` // e.g. "image_id"; for exec "outputs"
+	Log      Digest        `json:"log"`              // blob holding the step's combined output; zero if empty
+	LogSize  int64         `json:"log_size"`
+	Duration time.Duration `json:"duration"`
+	Created  time.Time     `json:"created"`
+	KeyLines []string      `json:"key_lines,omitempty"` // the readable lines hashed into Key
 }
 
 // A File is one captured output: a regular file (Digest names its blob), a
@@ -34,6 +37,31 @@ type File struct {
 	Size   int64       `json:"size,omitempty"`
 	Mode   fs.FileMode `json:"mode"` // permission bits plus fs.ModeDir / fs.ModeSymlink
 	Link   string      `json:"link,omitempty"`
+}
+
+// fileJSON is File as JSON holds it: names are bytes, so Path and Link use
+// the lossless encoding of package jsonbytes (README: "Names in JSON").
+type fileJSON struct {
+	Path   jsonbytes.String `json:"path"`
+	Digest Digest           `json:"digest,omitempty"`
+	Size   int64            `json:"size,omitempty"`
+	Mode   fs.FileMode      `json:"mode"`
+	Link   jsonbytes.String `json:"link,omitempty"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (f File) MarshalJSON() ([]byte, error) {
+	return json.Marshal(fileJSON{jsonbytes.String(f.Path), f.Digest, f.Size, f.Mode, jsonbytes.String(f.Link)})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *File) UnmarshalJSON(b []byte) error {
+	var j fileJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*f = File{Path: string(j.Path), Digest: j.Digest, Size: j.Size, Mode: j.Mode, Link: string(j.Link)}
+	return nil
 }
 
 // Digest is the identity of what the step produced: its files and values, not

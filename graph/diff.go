@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bottle-build/bottle/internal/jsonbytes"
 )
 
 // Change is one difference between two sets of key lines.
@@ -12,6 +15,29 @@ type Change struct {
 	Part string `json:"part"` // "file", "field", "env", "tool", "dep", "kind", "schema"
 	Name string `json:"name"` // path, field name, variable, tool or step
 	How  string `json:"how"`  // "added", "removed", "modified"
+}
+
+// changeJSON is Change as JSON holds it: a file's name is bytes (README:
+// "Names in JSON").
+type changeJSON struct {
+	Part string           `json:"part"`
+	Name jsonbytes.String `json:"name"`
+	How  string           `json:"how"`
+}
+
+// MarshalJSON implements json.Marshaler.
+func (c Change) MarshalJSON() ([]byte, error) {
+	return json.Marshal(changeJSON{c.Part, jsonbytes.String(c.Name), c.How})
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Change) UnmarshalJSON(b []byte) error {
+	var j changeJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*c = Change{j.Part, string(j.Name), j.How}
+	return nil
 }
 
 func (c Change) String() string {

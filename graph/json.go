@@ -5,10 +5,11 @@ import (
 	"sort"
 
 	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/internal/jsonbytes"
 )
 
 // FormatVersion is the version of the plan JSON schema (README: "Plan JSON").
-const FormatVersion = 1
+const FormatVersion = 2
 
 // PlanJSON is a plan as `bottle plan --json` prints it and `-o FILE` saves it.
 type PlanJSON struct {
@@ -36,7 +37,13 @@ type StepJSON struct {
 	Inputs cache.Digest `json:"inputs"`
 	// Sources, in saved plans only: each own input file and its digest, so
 	// that a stale plan can name the file that changed.
-	Sources map[string]string `json:"sources,omitempty"`
+	Sources []SourceJSON `json:"sources,omitempty"`
+}
+
+// SourceJSON is one own input file of a step in a saved plan.
+type SourceJSON struct {
+	Path jsonbytes.String `json:"path"`
+	ID   string           `json:"id"` // its digest; " x" if executable; "link:TARGET" for a link
 }
 
 // JSON renders the plan; saved adds what apply needs to check staleness.
@@ -76,9 +83,9 @@ func (p *Plan) JSON(g *Graph, saved bool) *PlanJSON {
 			sj.Needs = append(sj.Needs, d.Name)
 		}
 		if saved {
-			sj.Sources = map[string]string{}
-			for _, e := range sp.Sources {
-				sj.Sources[e.Path] = sourceID(e.Digest.String(), e.Link, e.Executable())
+			sj.Sources = make([]SourceJSON, len(sp.Sources))
+			for i, e := range sp.Sources {
+				sj.Sources[i] = SourceJSON{jsonbytes.String(e.Path), sourceID(e.Digest.String(), e.Link, e.Executable())}
 			}
 		}
 		out.Steps = append(out.Steps, sj)
@@ -154,7 +161,8 @@ func CheckSaved(saved *PlanJSON, now *PlanJSON) error {
 	return nil
 }
 
-func diffSources(old, new map[string]string) string {
+func diffSources(oldList, newList []SourceJSON) string {
+	old, new := sourceMap(oldList), sourceMap(newList)
 	var names []string
 	for p := range old {
 		names = append(names, p)
@@ -178,4 +186,12 @@ func diffSources(old, new map[string]string) string {
 		}
 	}
 	return "its inputs changed"
+}
+
+func sourceMap(list []SourceJSON) map[string]string {
+	m := make(map[string]string, len(list))
+	for _, s := range list {
+		m[string(s.Path)] = s.ID
+	}
+	return m
 }

@@ -36,7 +36,7 @@ type Store interface {
 	GetResult(k cache.Key) (*cache.Result, error)
 	PutFile(path string) (cache.Digest, int64, error)
 	PutResult(r *cache.Result) error
-	RestoreFile(d cache.Digest, dst string, perm fs.FileMode) error
+	RestoreFile(d cache.Digest, dst, tmpDir string, perm fs.FileMode) error
 	// Quarantine moves a result that cannot be restored safely aside, so
 	// that no lookup finds it again, and says where it went.
 	Quarantine(k cache.Key) string

@@ -115,6 +115,10 @@ func (a *Applier) restore(sp *graph.StepPlan) (*cache.Result, error) {
 	if err := a.removeOutputs(sp.Node); err != nil {
 		return nil, err
 	}
+	tmpDir := workspace.TmpDir(a.root())
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return nil, err
+	}
 	fs := append([]cache.File(nil), res.Files...)
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
 	for _, f := range fs {
@@ -132,7 +136,7 @@ func (a *Applier) restore(sp *graph.StepPlan) (*cache.Result, error) {
 				return nil, err
 			}
 		default:
-			if err := a.Store.RestoreFile(f.Digest, dst, f.Mode.Perm()); err != nil {
+			if err := a.Store.RestoreFile(f.Digest, dst, tmpDir, f.Mode.Perm()); err != nil {
 				a.removeOutputs(sp.Node) // never leave a partial restore behind
 				return nil, err
 			}

@@ -52,6 +52,12 @@ func Acquire(ctx context.Context, root, who string, waiting func(holder string))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	// Holding the lock, nothing else writes to tmp/: what is there was
+	// left by an apply that was killed.
+	if err := cleanTmp(root); err != nil {
+		f.Close()
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("pid %d on %s (%s, since %s)\n", os.Getpid(), host, who, time.Now().Format("15:04:05"))
 	if err := f.Truncate(0); err == nil {
@@ -69,4 +75,15 @@ func (l *Lock) Release() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
+}
+
+func cleanTmp(root string) error {
+	dir := TmpDir(root)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing temporary files left in %s: %w", dir, err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	return nil
 }

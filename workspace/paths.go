@@ -29,6 +29,7 @@ const (
 	indexName       = "index"         // the file-hash index (package graph/files owns its format)
 	configCacheName = "config.cache"  // the parsed bottle.toml (package graph owns its format)
 	logsName        = "logs"          // one log per step: logs/STEP.log
+	tmpName         = "tmp"           // restore's temporary files; emptied when apply takes the lock
 )
 
 // Dir is the .bottle folder of the workspace at root.
@@ -39,6 +40,13 @@ func IndexPath(root string) string { return filepath.Join(Dir(root), indexName) 
 
 // ConfigCachePath is where the parsed config of the workspace at root is kept.
 func ConfigCachePath(root string) string { return filepath.Join(Dir(root), configCacheName) }
+
+// TmpDir is where restore writes a file before renaming it into place: a
+// short name on the workspace's own file system (an output's name may be as
+// long as the system allows, so a temporary name beside it may not fit). A
+// kill leaves at most partial files here, and the next apply removes them
+// when it takes the workspace lock.
+func TmpDir(root string) string { return filepath.Join(Dir(root), tmpName) }
 
 // LogRel is a step's log, workspace-relative, as messages name it.
 func LogRel(step string) string { return DirName + "/" + logsName + "/" + step + ".log" }

@@ -23,19 +23,20 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/internal/atomicfile"
+	"github.com/bottle-build/bottle/internal/jsonbytes"
 )
 
 const version = 1
 
 // Step is what the workspace last applied for one step.
 type Step struct {
-	Name    string            `json:"name"`
-	Key     cache.Key         `json:"key"`
-	Result  cache.Digest      `json:"result"` // Result.Digest() of what was applied
-	Files   []cache.File      `json:"files,omitempty"`
-	Values  map[string]string `json:"values,omitempty"`
-	Log     cache.Digest      `json:"log"`
-	Applied time.Time         `json:"applied"`
+	Name    string        `json:"name"`
+	Key     cache.Key     `json:"key"`
+	Result  cache.Digest  `json:"result"` // Result.Digest() of what was applied
+	Files   []cache.File  `json:"files,omitempty"`
+	Values  jsonbytes.Map `json:"values,omitempty"`
+	Log     cache.Digest  `json:"log"`
+	Applied time.Time     `json:"applied"`
 	// Deleted marks a journal line that forgets the step.
 	Deleted bool `json:"deleted,omitempty"`
 }
