@@ -386,15 +386,31 @@ func (pl *Planner) statOutputs(order []*Node) (map[string]files.Entry, error) {
 }
 
 // intact checks that every output file the state records is in the
-// workspace with the recorded content, through the file-hash index. outputs
-// is the plan's batch of output files; one not in it is looked at now.
+// workspace with the recorded content, through the file-hash index, and
+// that each recorded folder holds nothing else: a stray file in an output
+// folder would reach every step that reads the folder, and the cache with
+// their results. outputs is the plan's batch of output files; one not in
+// it is looked at now.
 func (pl *Planner) intact(prev *workspace.Step, outputs map[string]files.Entry) (string, bool) {
+	var recorded map[string]bool // made at the first folder
 	for _, f := range prev.Files {
 		switch {
 		case f.Mode.IsDir():
-			fi, err := os.Lstat(filepath.Join(pl.Graph.Root, filepath.FromSlash(f.Path)))
+			dir := filepath.Join(pl.Graph.Root, filepath.FromSlash(f.Path))
+			fi, err := os.Lstat(dir)
 			if err != nil || !fi.IsDir() {
 				return f.Path + " missing", false
+			}
+			if recorded == nil {
+				recorded = make(map[string]bool, len(prev.Files))
+				for _, f := range prev.Files {
+					recorded[f.Path] = true
+				}
+			}
+			if stray, err := strayEntry(dir, f.Path, recorded); err != nil {
+				return f.Path + " unreadable", false
+			} else if stray != "" {
+				return stray + " added", false
 			}
 		default:
 			e, ok := outputs[f.Path]
@@ -418,6 +434,27 @@ func (pl *Planner) intact(prev *workspace.Step, outputs map[string]files.Entry) 
 		}
 	}
 	return "", true
+}
+
+// strayEntry returns the first entry of the output folder dir (rel in the
+// workspace) that the result does not record, or "".
+func strayEntry(dir, rel string, recorded map[string]bool) (string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if p := rel + "/" + name; !recorded[p] {
+			return p, nil
+		}
+	}
+	return "", nil
 }
 
 // hashTools finds each tool on PATH and hashes its binary (through any
