@@ -28,6 +28,9 @@ import (
 // example "result not found" or "blob 0123456789ab missing".
 var ErrMiss = errors.New("cache miss")
 
+// ErrReadOnly is storing into a cache this user can only read.
+var ErrReadOnly = errors.New("the cache is read-only to this user")
+
 // missError is a miss with its reason.
 type missError struct{ reason string }
 

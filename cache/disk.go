@@ -49,28 +49,76 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 // Disk is a cache on the local file system. Its methods may be called from
 // many goroutines, and many processes may use one cache folder at once.
 type Disk struct {
-	dir string
+	dir      string
+	readOnly bool // this user may read the cache but not write it
 
 	mu    sync.Mutex
 	holds map[*Hold]bool // live holds, which record every blob put (hold.go)
 }
 
 // Open opens the cache at dir, creating its layout (mode 0755) and README if
-// needed.
+// needed. A cache this user may read but not write (another user's, a
+// read-only mount) opens read-only: see ReadOnly.
 func Open(dir string) (*Disk, error) {
+	err := create(dir)
+	if err == nil {
+		err = probeWrite(dir)
+	}
+	switch {
+	case err == nil:
+		return &Disk{dir: dir}, nil
+	case notWritable(err) && readable(dir):
+		return &Disk{dir: dir, readOnly: true}, nil
+	}
+	return nil, fmt.Errorf("opening cache %s: %w", dir, err)
+}
+
+func create(dir string) error {
 	for _, sub := range []string{"blobs", "results", "tmp", "corrupt", "holds"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("opening cache %s: %w", dir, err)
+			return err
 		}
 	}
 	rp := filepath.Join(dir, "README")
 	if _, err := os.Stat(rp); errors.Is(err, fs.ErrNotExist) {
 		if err := atomicfile.WriteIn(rp, filepath.Join(dir, "tmp"), []byte(readme), 0o444); err != nil {
-			return nil, fmt.Errorf("opening cache %s: %w", dir, err)
+			return err
 		}
 	}
-	return &Disk{dir: dir}, nil
+	return nil
 }
+
+// probeWrite checks that this user can write the cache: folders that exist
+// say nothing about that.
+func probeWrite(dir string) error {
+	f, err := createTemp(filepath.Join(dir, "tmp"), "probe-", 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func notWritable(err error) bool {
+	return errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
+}
+
+// readable reports whether dir has the layout of a cache this user can read.
+func readable(dir string) bool {
+	for _, sub := range []string{"blobs", "results"} {
+		f, err := os.Open(filepath.Join(dir, sub))
+		if err != nil {
+			return false
+		}
+		f.Close()
+	}
+	return true
+}
+
+// ReadOnly reports whether this user can only read the cache. Then results
+// are restored from it, but nothing is stored: PutFile only hashes, and
+// PutResult returns ErrReadOnly.
+func (c *Disk) ReadOnly() bool { return c.readOnly }
 
 // Dir is the cache's folder.
 func (c *Disk) Dir() string { return c.dir }
@@ -123,6 +171,19 @@ func (c *Disk) PutFile(path string) (Digest, int64, error) {
 func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
+	if c.readOnly {
+		// Nothing can be stored: the digest is all the caller gets.
+		h := sha256.New()
+		n, err := copyHashing(discard{}, r, h, *bp)
+		if err != nil {
+			return Digest{}, 0, err
+		}
+		if want >= 0 && n != want {
+			return Digest{}, 0, fmt.Errorf("read %d bytes, want %d: the file changed while it was read", n, want)
+		}
+		h.Sum(d[:0])
+		return d, n, nil
+	}
 	buf := *bp
 
 	// Read up to one buffer first. Content that fits is hashed before
@@ -410,6 +471,9 @@ func peekResult(dir string, k Key, quarantine bool) (*Result, error) {
 // PutResult stores r's manifest under r.Key, atomically, replacing any
 // older one. Every blob r names must already be in the cache.
 func (c *Disk) PutResult(r *Result) error {
+	if c.readOnly {
+		return fmt.Errorf("storing result %s: %w", r.Key.Short(), ErrReadOnly)
+	}
 	for _, d := range r.Blobs() {
 		if !c.HasBlob(d) {
 			return fmt.Errorf("storing result %s: blob %s is not in the cache", r.Key.Short(), d.Short())
@@ -438,3 +502,33 @@ func (r *Reader) PeekResult(k Key) (*Result, error) { return peekResult(r.dir, k
 // ReadBlob returns a blob's content, verified; a corrupt one is reported,
 // not moved.
 func (r *Reader) ReadBlob(d Digest) ([]byte, error) { return readBlob(r.dir, d, false) }
+
+// CopyBlob writes blob d to w without holding it in memory: it hashes the
+// blob first and copies it only if it is sound, so w never gets corrupt
+// bytes (a step log can be hundreds of megabytes).
+func (r *Reader) CopyBlob(w io.Writer, d Digest) (int64, error) {
+	p := blobPath(r.dir, d)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, miss("blob %s missing", d.Short())
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	h := sha256.New()
+	if _, err := copyHashing(discard{}, f, h, *bp); err != nil {
+		return 0, fmt.Errorf("reading blob %s: %w", d.Short(), err)
+	}
+	var got Digest
+	h.Sum(got[:0])
+	if got != d {
+		return 0, &CorruptError{Digest: d, Got: got, Path: p}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.CopyBuffer(w, f, *bp)
+}

@@ -418,3 +418,54 @@ func TestVerifyBadManifest(t *testing.T) {
 		t.Errorf("the sound result: %v", err)
 	}
 }
+
+func TestCopyBlob(t *testing.T) {
+	big := bytes.Repeat([]byte("log line\n"), 200_000) // larger than the copy buffer
+	for _, tc := range []struct {
+		name    string
+		damage  func(t *testing.T, c *Disk, d Digest)
+		wantErr error
+	}{
+		{name: "sound"},
+		{name: "corrupt", wantErr: ErrMiss, damage: func(t *testing.T, c *Disk, d Digest) {
+			p := c.BlobPath(d)
+			os.Chmod(p, 0o644)
+			b, _ := os.ReadFile(p)
+			b[len(b)/2] ^= 1
+			if err := os.WriteFile(p, b, 0o444); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "missing", wantErr: ErrMiss, damage: func(t *testing.T, c *Disk, d Digest) {
+			os.Remove(c.BlobPath(d))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.PutBytes(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.damage != nil {
+				tc.damage(t, c, d)
+			}
+			var out bytes.Buffer
+			n, err := NewReader(c.Dir()).CopyBlob(&out, d)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if out.Len() != 0 {
+					t.Errorf("%d bytes written from a bad blob", out.Len())
+				}
+				return
+			}
+			if err != nil || n != int64(len(big)) || !bytes.Equal(out.Bytes(), big) {
+				t.Fatalf("CopyBlob = %d, %v; %d bytes match: %v", n, err, out.Len(), bytes.Equal(out.Bytes(), big))
+			}
+		})
+	}
+}

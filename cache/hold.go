@@ -31,15 +31,21 @@ import (
 // Hold registers results (and blobs) as in use, so that prune in any
 // process leaves them alone until Release.
 type Hold struct {
-	c    *Disk
-	mu   sync.Mutex
-	f    *os.File // nil once released
-	path string
+	c        *Disk
+	mu       sync.Mutex
+	f        *os.File // nil once released
+	path     string
+	readOnly bool // on a read-only cache: holds nothing
 }
 
 // Hold registers this process as a user of the cache and returns the Hold,
 // which records every blob later put through c until it is released.
 func (c *Disk) Hold() (*Hold, error) {
+	if c.readOnly {
+		// A read-only cache: nothing to protect from this user's prune,
+		// and no file to hold with.
+		return &Hold{c: c, readOnly: true}, nil
+	}
 	// Created and locked in tmp/, then renamed into holds/: prune never
 	// sees a hold file that is not locked yet (and would take it for stale).
 	f, err := createTemp(filepath.Join(c.dir, "tmp"), "hold-", 0o644)
@@ -85,6 +91,9 @@ func (h *Hold) Add(keys ...Key) error {
 func (h *Hold) write(s string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.readOnly {
+		return nil
+	}
 	if h.f == nil {
 		return errors.New("hold already released")
 	}

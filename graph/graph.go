@@ -32,6 +32,7 @@ type Graph struct {
 
 	configData      []byte // the config's bytes: the parse cache, and the plan's config_digest
 	configFromCache bool
+	configRel       string // the config's workspace path; "" when it lies outside
 
 	kinds map[string]steps.Kind // the kinds this graph's steps may be, by name
 }

@@ -63,6 +63,9 @@ func Load(opts LoadOptions) (*Graph, error) {
 		getenv = os.LookupEnv
 	}
 	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache, kinds: opts.Kinds}
+	if rel, err := filepath.Rel(root, cfgPath); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		g.configRel = filepath.ToSlash(rel)
+	}
 	for _, st := range file.Steps {
 		n := &Node{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st}
 		g.Nodes = append(g.Nodes, n)
@@ -167,9 +170,25 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 		if workspace.Reserved(o) {
 			return g.errorf(n, "outputs", "%q is inside %s/, which is bottle's own (only %s/ may hold outputs)", o, workspace.DirName, workspace.OutDir)
 		}
+		if what := g.protected(o); what != "" {
+			return g.errorf(n, "outputs", "%q would hold %s: a step's outputs are removed before it runs; name a build folder instead", o, what)
+		}
 		n.Outputs = append(n.Outputs, o)
 	}
 	return nil
+}
+
+// protected says what an output path would take with it that is not a
+// build product: the config itself, or the repository's .git.
+func (g *Graph) protected(o string) string {
+	within := func(p string) bool { return p == o || strings.HasPrefix(p, o+"/") }
+	switch {
+	case g.configRel != "" && within(g.configRel):
+		return "the config " + g.configRel
+	case o == ".git" || strings.HasPrefix(o, ".git/"):
+		return "the repository's .git"
+	}
+	return ""
 }
 
 // checkOutputs refuses two steps declaring one output, or one output inside

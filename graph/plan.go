@@ -201,6 +201,11 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		sources := make([]files.Entry, len(n.Sources))
 		for i, s := range n.Sources {
 			sources[i] = entryOf(s)
+			if sources[i].Link != "" {
+				if err := pl.checkLinkInput(n, sources[i]); err != nil {
+					return nil, err
+				}
+			}
 		}
 		sp, err := pl.decide(n, sources, p.tools, outputs, decided)
 		if err != nil {
@@ -434,6 +439,28 @@ func (pl *Planner) intact(prev *workspace.Step, outputs map[string]files.Entry) 
 		}
 	}
 	return "", true
+}
+
+// checkLinkInput refuses an input that is a link to a folder outside the
+// workspace. A link is hashed by its target's name, which is right for a
+// link into the workspace (the files behind it are inputs in their own
+// right) but would hide every edit made behind a link that leaves it.
+func (pl *Planner) checkLinkInput(n *Node, e files.Entry) error {
+	root, err := filepath.EvalSymlinks(pl.Graph.Root)
+	if err != nil {
+		return nil
+	}
+	target, err := filepath.EvalSymlinks(filepath.Join(pl.Graph.Root, filepath.FromSlash(e.Path)))
+	if err != nil {
+		return nil // a dangling link: hashed by its name, as before
+	}
+	if rel, err := filepath.Rel(root, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
+		return nil
+	}
+	return pl.Graph.errorf(n, "inputs", "input %s is a link to the folder %s, outside the workspace: edits there would go unseen (a link is hashed by its target's name); move or copy the folder into the workspace", e.Path, target)
 }
 
 // strayEntry returns the first entry of the output folder dir (rel in the

@@ -244,7 +244,9 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		o.unstored = why + " while the step ran; result not stored"
 		return o
 	}
-	if err := a.Store.PutResult(res); err != nil {
+	if err := a.Store.PutResult(res); errors.Is(err, cache.ErrReadOnly) {
+		return o // apply warned once that nothing is stored
+	} else if err != nil {
 		return fail(fmt.Errorf("storing result: %w", err))
 	}
 	return o

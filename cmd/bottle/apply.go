@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,11 @@ EXAMPLES
 		FlagSet: fs,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
+			jobsSet := false
+			fs.Visit(func(f *flag.Flag) { jobsSet = jobsSet || f.Name == "j" })
+			if jobsSet && *jobs < 1 {
+				return usageErr("-j %d: give the number of steps to run at once, at least 1 (leave -j out for the default)", *jobs)
+			}
 			return a.apply(ctx, args, *yes, *jobs, *keepGoing, *refresh, replace)
 		},
 	}
@@ -127,6 +133,9 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	store, err := cache.Open(ws.cacheDir)
 	if err != nil {
 		return err
+	}
+	if store.ReadOnly() {
+		fmt.Fprintf(a.stderr, "warning: the cache %s is read-only to this user: results are restored from it, nothing is stored in it\n", ws.cacheDir)
 	}
 	hold, err := store.Hold()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -48,9 +49,11 @@ EXAMPLES
 					return usageErr("no step %q in %s", name, filepath.Base(cfgPath))
 				}
 			}
-			b, err := os.ReadFile(workspace.LogPath(root, name))
+			// Logs can be large: copy them, never read them whole.
+			f, err := os.Open(workspace.LogPath(root, name))
 			if err == nil {
-				_, err = a.stdout.Write(b)
+				defer f.Close()
+				_, err = io.Copy(a.stdout, f)
 				return err
 			}
 			if !errors.Is(err, fs.ErrNotExist) {
@@ -72,12 +75,10 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			b, err = cache.NewReader(cacheDir).ReadBlob(rec.Log)
-			if err != nil {
+			if _, err := cache.NewReader(cacheDir).CopyBlob(a.stdout, rec.Log); err != nil {
 				return fmt.Errorf("reading the log of %s from the cache: %w", name, err)
 			}
-			_, err = a.stdout.Write(b)
-			return err
+			return nil
 		},
 	}
 }

@@ -224,7 +224,7 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 					matched = true
 				}
 			case exists:
-				// A device, pipe or socket: not an input.
+				return nil, fmt.Errorf("%s is %s: an input must be a file, a folder or a link", pt.glob, oddKind(fi.Mode()))
 			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR):
 			default:
 				return nil, fmt.Errorf("reading %s: %w", pt.glob, err)
@@ -484,4 +484,17 @@ func openDir(abs string) (int, error) {
 			return -1, &fs.PathError{Op: "open", Path: abs, Err: err}
 		}
 	}
+}
+
+// oddKind names a file that is neither a file, a folder nor a link.
+func oddKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file (mode " + m.String() + ")"
 }
