@@ -75,4 +75,3 @@ func (p *parser) checkSecrets(f *File) {
 		checkRefs("description", rs)
 	}
 }
-
