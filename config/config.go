@@ -36,16 +36,13 @@ func (p Pos) IsValid() bool { return p.Line > 0 }
 
 // Step is one [steps.NAME] table.
 type Step struct {
-	Name   string
-	Kind   string
-	Pos    Pos // of the [steps.NAME] header
-	Needs  []string
-	Inputs []string
-	Env    []string
-	// Secrets are host variables that reach the command's environment but
-	// never a key, a result, the state or a plan; their values are masked
-	// in everything bottle prints or stores.
-	Secrets     []string
+	Name        string
+	Kind        string
+	Pos         Pos // of the [steps.NAME] header
+	Needs       []string
+	Inputs      []string
+	Env         []string
+	Secrets     []string // reach the command; never a key, result, state or plan; masked as ***
 	Tools       []string
 	Description string
 	Timeout     time.Duration // 0 when unset
