@@ -103,6 +103,9 @@ func (s *Set) mask(out, b []byte, cover int, final bool) ([]byte, int, int) {
 // couldStart reports whether rest is a proper prefix of a secret: more
 // input may complete it.
 func (s *Set) couldStart(rest []byte) bool {
+	if len(rest) >= s.longest {
+		return false
+	}
 	for _, sec := range s.secrets {
 		if len(rest) < len(sec) && bytes.HasPrefix(sec, rest) {
 			return true
@@ -114,7 +117,7 @@ func (s *Set) couldStart(rest []byte) bool {
 // matchAt returns the length of the longest secret rest starts with, or 0.
 func (s *Set) matchAt(rest []byte) int {
 	for _, sec := range s.secrets { // longest first
-		if bytes.HasPrefix(rest, sec) {
+		if len(rest) >= len(sec) && rest[len(sec)-1] == sec[len(sec)-1] && bytes.HasPrefix(rest, sec) {
 			return len(sec)
 		}
 	}
