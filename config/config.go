@@ -42,6 +42,7 @@ type Step struct {
 	Needs       []string
 	Inputs      []string
 	Env         []string
+	Secrets     []string // reach the command; never a key, result, state or plan; masked as ***
 	Tools       []string
 	Description string
 	Timeout     time.Duration // 0 when unset
@@ -74,6 +75,13 @@ type KindInfo interface {
 	NewSpec() any
 	// Results names the values ${step.NAME.FIELD} may refer to.
 	Results() []string
+}
+
+// A SecretsRefuser is a kind whose steps cannot take secrets (yet).
+// RefuseSecrets is the error for a step of that kind naming some: what the
+// kind cannot do with them, and what to do instead.
+type SecretsRefuser interface {
+	RefuseSecrets() string
 }
 
 // A Checker is a spec that validates itself after decoding. It returns a

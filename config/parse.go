@@ -13,7 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-var commonFields = []string{"kind", "needs", "inputs", "env", "tools", "description", "timeout", "always"}
+var commonFields = []string{"kind", "needs", "inputs", "env", "secrets", "tools", "description", "timeout", "always"}
 
 // parser collects errors while it reads one file.
 type parser struct {
@@ -127,6 +127,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		return a.Name < b.Name // several steps in one inline table
 	})
 	p.crossCheck(f, declared)
+	p.checkSecrets(f)
 	if len(p.errs) > 0 {
 		sortErrors(p.errs)
 		return nil, p.errs
@@ -343,6 +344,9 @@ func (p *parser) step(name string, v any) *Step {
 					p.fieldErr(at.String(), "%q is not a variable name", e)
 				}
 			}
+		case "secrets":
+			st.Secrets, _ = p.strList(at, val)
+			p.secretNames(at, st.Secrets)
 		case "tools":
 			st.Tools, _ = p.strList(at, val)
 			for _, t := range st.Tools {
@@ -379,6 +383,9 @@ func (p *parser) step(name string, v any) *Step {
 			}
 			p.assign(at, reflect.ValueOf(st.Spec).Elem().Field(fi), val)
 		}
+	}
+	if r, ok := info.(SecretsRefuser); ok && len(st.Secrets) > 0 {
+		p.fieldErr(base+".secrets", "%s", r.RefuseSecrets())
 	}
 	// Check only a spec that decoded cleanly: its complaints about a field
 	// left empty by a type error would only repeat that error.

@@ -12,7 +12,7 @@ import (
 
 // Change is one difference between two sets of key lines.
 type Change struct {
-	Part string `json:"part"` // "file", "field", "env", "tool", "dep", "kind", "schema"
+	Part string `json:"part"` // "file", "field", "env", "secret", "tool", "dep", "kind", "schema"
 	Name string `json:"name"` // path, field name, variable, tool or step
 	How  string `json:"how"`  // "added", "removed", "modified"
 }
@@ -80,7 +80,7 @@ func splitLine(line string) (part, name, value string) {
 }
 
 // DiffKeyLines lists what changed from old to new, files first, then fields,
-// env, tools and needs.
+// env, secrets (by name), tools and needs.
 func DiffKeyLines(old, new []string) []Change {
 	type ent struct{ part, name, val string }
 	index := func(lines []string) map[string]ent {
@@ -105,7 +105,7 @@ func DiffKeyLines(old, new []string) []Change {
 			cs = append(cs, Change{e.part, e.name, "removed"})
 		}
 	}
-	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "tool": 5, "dep": 6}
+	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "secret": 5, "tool": 6, "dep": 7}
 	sort.Slice(cs, func(i, j int) bool {
 		if rank[cs[i].Part] != rank[cs[j].Part] {
 			return rank[cs[i].Part] < rank[cs[j].Part]

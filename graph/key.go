@@ -24,6 +24,7 @@ import (
 //	field run "go build -o bin/app ./cmd/app"
 //	file src/main.go - 3a7bd3e2…
 //	env GOFLAGS 9f86d081…
+//	secret NPM_TOKEN
 //	tool go 5e884898…
 //	dep gen 2c26b46b…
 //
@@ -89,6 +90,14 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 			continue
 		}
 		line("env %s %s", name, cache.SumString(v))
+	}
+	// A secret enters by its name only: whether the command gets it is
+	// part of the step, its value never is (a rotated token is not a
+	// change, and no digest of it lands in a result).
+	secrets := append([]string(nil), n.Step.Secrets...)
+	sort.Strings(secrets)
+	for _, s := range secrets {
+		line("secret %s", s)
 	}
 	tools := append([]string(nil), n.Step.Tools...)
 	sort.Strings(tools)

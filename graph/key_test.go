@@ -177,6 +177,7 @@ func TestKeyParts(t *testing.T) {
 		{"env unset", func(_, env map[string]string) { delete(env, "MODE") }},
 		{"env name added", replaceCfg(`env = ["MODE"]`, `env = ["MODE", "OTHER"]`)},
 		{"tool", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\ntools = [\"sh\"]")},
+		{"secret named", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\nsecrets = [\"TOKEN\"]")},
 	}
 	for _, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
@@ -300,5 +301,35 @@ outputs = ["use.out"]
 	}
 	if use := g.Node("use"); len(use.Needs) != 0 {
 		t.Errorf("the graph's use gained needs %v: the implied edge belongs to a resolution", use.Needs)
+	}
+}
+
+// TestSecretValueNotInKey: a secret enters the key by its name only. Its
+// value, set or not, changed or not, leaves the key alone and appears in no
+// key line.
+func TestSecretValueNotInKey(t *testing.T) {
+	tree := baseTree()
+	tree["bottle.toml"] = strings.Replace(baseConfig, `env = ["MODE"]`, `env = ["MODE"]`+"\nsecrets = [\"TOKEN\", \"API_KEY\"]", 1)
+	const value = "s3cret-value-1"
+	keyWith := func(env map[string]string) (cache.Key, []string) {
+		p := planIn(t, writeTree(t, tree), env)
+		sp := p.Step("gen")
+		return sp.Key, sp.KeyLines()
+	}
+	k1, lines := keyWith(map[string]string{"MODE": "fast", "TOKEN": value, "API_KEY": "abcdef"})
+	k2, _ := keyWith(map[string]string{"MODE": "fast", "TOKEN": "another-value", "API_KEY": "abcdef"})
+	k3, _ := keyWith(map[string]string{"MODE": "fast"})
+	if k1 != k2 || k1 != k3 {
+		t.Errorf("the secret's value changed the key: %s %s %s", k1.Short(), k2.Short(), k3.Short())
+	}
+	all := strings.Join(lines, "\n")
+	for _, v := range []string{value, cache.SumString(value).String(), "abcdef", cache.SumString("abcdef").String()} {
+		if strings.Contains(all, v) {
+			t.Errorf("key lines hold %q:\n%s", v, all)
+		}
+	}
+	want := []string{"secret API_KEY", "secret TOKEN"}
+	if got := lines[len(lines)-2:]; !reflect.DeepEqual(got, want) {
+		t.Errorf("last key lines %q, want %q", got, want)
 	}
 }

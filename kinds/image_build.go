@@ -311,3 +311,11 @@ var (
 	_ steps.Shareable   = imageBuildKind{}
 	_ steps.InputFinder = imageBuildKind{}
 )
+
+// RefuseSecrets: build secrets need BuildKit (RUN --mount=type=secret); the
+// legacy builder would bake them into a layer.
+func (imageBuildKind) RefuseSecrets() string {
+	return "image.build cannot take secrets yet: build secrets come with BuildKit support (RUN --mount=type=secret); until then the legacy builder would leave them in the image. Use build_args only for values that may enter the image and the key"
+}
+
+var _ config.SecretsRefuser = imageBuildKind{}

@@ -306,3 +306,12 @@ func (imagePushKind) Exists(ctx context.Context, rt *Runtime, key string, values
 }
 
 var _ Prober = imagePushKind{} // --refresh looks for the pushed manifest
+
+// RefuseSecrets: a push authenticates with the Docker config of the user
+// running bottle (DOCKER_CONFIG and its credential helpers), in process; no
+// step variable feeds it.
+func (imagePushKind) RefuseSecrets() string {
+	return "image.push cannot take secrets: it authenticates with the Docker config of the user running bottle (DOCKER_CONFIG, credential helpers; e.g. docker login), not with step variables"
+}
+
+var _ config.SecretsRefuser = imagePushKind{}

@@ -79,3 +79,11 @@ func (imageSaveKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	fmt.Fprintf(job.Log, "saved %s to %s (%d bytes), manifest %s\n", s.Image, out, n, d)
 	return &Outcome{Values: map[string]string{"output": out, "digest": d.String()}}, nil
 }
+
+// RefuseSecrets: image.save runs no command of the step's, so a secret has
+// nowhere to go.
+func (imageSaveKind) RefuseSecrets() string {
+	return "image.save cannot take secrets: it runs no command, it only asks the engine for the image (secrets for image steps come with BuildKit support)"
+}
+
+var _ config.SecretsRefuser = imageSaveKind{}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
+	"github.com/bottle-build/bottle/internal/mask"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 )
@@ -60,6 +61,10 @@ type Applier struct {
 	Reporter Reporter                             // may be nil
 	Hold     interface{ Add(...cache.Key) error } // may be nil
 	Options
+
+	// secrets are the values of every secret the pipeline names, masked
+	// in step logs and in every error a step returns.
+	secrets *mask.Set
 }
 
 // ErrFailed is returned when at least one step failed.
@@ -83,6 +88,7 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	a.secrets = a.secretValues()
 
 	// results holds every step known to be done: up to date in the plan,
 	// or finished in this run (a restore counts once restored). The plan
@@ -202,6 +208,10 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 		o := <-finished
 		running--
 		accounted++
+		// What a step's error quotes (a command's output, a daemon's
+		// message) is masked like its log.
+		o.err = a.secrets.Error(o.err)
+		o.fellBack = a.secrets.String(o.fellBack)
 		sp := o.sp
 		name := sp.Node.Name
 		if o.event == Ran || o.event == Restored {
@@ -298,8 +308,10 @@ func (a *Applier) expand(n *graph.Node, results map[string]*done) (any, error) {
 }
 
 // env is the command's environment (SPEC §4): a few host variables every
-// program expects, the step's own, and BOTTLE_STEP and BOTTLE_WORKSPACE.
-func (a *Applier) env(n *graph.Node) []string {
+// program expects, the step's own and its secrets, and BOTTLE_STEP and
+// BOTTLE_WORKSPACE. A secret that is unset, or too short to be masked,
+// fails the step, by name.
+func (a *Applier) env(n *graph.Node) ([]string, error) {
 	var env []string
 	for _, name := range []string{"PATH", "HOME", "USER", "TMPDIR", "LANG", "TERM"} {
 		if v, ok := a.Planner.LookupEnv(name); ok {
@@ -311,7 +323,59 @@ func (a *Applier) env(n *graph.Node) []string {
 			env = append(env, name+"="+v)
 		}
 	}
-	return append(env, "BOTTLE_STEP="+n.Name, "BOTTLE_WORKSPACE="+a.root())
+	var unset, short []string
+	for _, name := range n.Step.Secrets {
+		v, ok := a.Planner.LookupEnv(name)
+		switch {
+		case !ok:
+			unset = append(unset, name)
+		case len(v) < mask.MinLen:
+			short = append(short, name)
+		default:
+			env = append(env, name+"="+v)
+		}
+	}
+	var errs []error
+	if len(unset) > 0 {
+		errs = append(errs, fmt.Errorf("%s not set: export %s in the environment of bottle apply",
+			plural(unset, "secret %s is", "secrets %s are"), plural(unset, "it", "them")))
+	}
+	if len(short) > 0 {
+		errs = append(errs, fmt.Errorf("%s shorter than %d bytes: too short to mask in logs, so bottle does not pass %s on",
+			plural(short, "secret %s is", "secrets %s are"), mask.MinLen, plural(short, "it", "them")))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return append(env, "BOTTLE_STEP="+n.Name, "BOTTLE_WORKSPACE="+a.root()), nil
+}
+
+// plural formats one (with %s for the name) or many (with %s for the
+// names joined by commas).
+func plural(names []string, one, many string) string {
+	f := one
+	if len(names) > 1 {
+		f = many
+	}
+	if !strings.Contains(f, "%s") {
+		return f
+	}
+	return fmt.Sprintf(f, strings.Join(names, ", "))
+}
+
+// secretValues are the values of every secret the pipeline names that is
+// long enough to be one: masked in whatever any step prints, not only in
+// the steps that name it.
+func (a *Applier) secretValues() *mask.Set {
+	var vals []string
+	for _, n := range a.Planner.Graph.Nodes {
+		for _, name := range n.Step.Secrets {
+			if v, ok := a.Planner.LookupEnv(name); ok && len(v) >= mask.MinLen {
+				vals = append(vals, v)
+			}
+		}
+	}
+	return mask.NewSet(vals...)
 }
 
 // tail returns the last n lines of the file at path.

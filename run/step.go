@@ -19,6 +19,7 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/graph/files"
+	"github.com/bottle-build/bottle/internal/mask"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 )
@@ -64,17 +65,22 @@ func (a *Applier) do(ctx context.Context, sp *graph.StepPlan, spec any, specErr 
 	return o
 }
 
-// job describes the step to its kind.
-func (a *Applier) job(sp *graph.StepPlan, spec any, log io.Writer) *kinds.Job {
+// job describes the step to its kind. It fails when a secret the step
+// names cannot be given to it.
+func (a *Applier) job(sp *graph.StepPlan, spec any, log io.Writer) (*kinds.Job, error) {
+	env, err := a.env(sp.Node)
+	if err != nil {
+		return nil, err
+	}
 	return &kinds.Job{
 		Step:      sp.Node.Name,
 		Key:       sp.Key.String(),
 		Workspace: a.root(),
 		Spec:      spec,
-		Env:       a.env(sp.Node),
+		Env:       env,
 		Log:       log,
 		Runtime:   a.Runtime,
-	}
+	}, nil
 }
 
 // recreate asks the kind to bring back the effect of a restored result
@@ -85,7 +91,11 @@ func (a *Applier) recreate(ctx context.Context, sp *graph.StepPlan, spec any, re
 		return nil
 	}
 	var log strings.Builder
-	if err := rs.Restore(ctx, a.job(sp, spec, &log), res.Values); err != nil {
+	job, err := a.job(sp, spec, &log)
+	if err != nil {
+		return err
+	}
+	if err := rs.Restore(ctx, job, res.Values); err != nil {
 		return fmt.Errorf("recreating its %s: %w", sp.Node.Effect(), err)
 	}
 	return nil
@@ -173,9 +183,8 @@ func (a *Applier) removeOutputs(n *graph.Node) error {
 func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcome {
 	n := sp.Node
 	fail := func(err error) *outcome { return &outcome{sp: sp, event: Failed, err: err} }
-	if err := a.removeOutputs(n); err != nil {
-		return fail(err)
-	}
+	// The log comes first (empty), so that a failure below never shows the
+	// tail of an earlier run's log as its own.
 	logPath := workspace.LogPath(a.root(), n.Name)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return fail(err)
@@ -185,6 +194,16 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		return fail(fmt.Errorf("creating log: %w", err))
 	}
 	defer logf.Close()
+	// Everything the step prints is masked before it reaches the file: the
+	// file is what the terminal, bottle logs and the cache get.
+	log := mask.NewWriter(logf, a.secrets)
+	job, err := a.job(sp, spec, log)
+	if err != nil {
+		return fail(err)
+	}
+	if err := a.removeOutputs(n); err != nil {
+		return fail(err)
+	}
 	k := a.kind(n.Kind.Name())
 	if k == nil {
 		return fail(fmt.Errorf("no runner for kind %s", n.Kind.Name()))
@@ -198,7 +217,10 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		defer cancel()
 	}
 	started := time.Now()
-	out, err := k.Run(stepCtx, a.job(sp, spec, logf))
+	out, err := k.Run(stepCtx, job)
+	if cerr := log.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("writing log: %w", cerr)
+	}
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:

@@ -159,6 +159,7 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 		fmt.Fprintf(w, " (%d of those to run %s an effect)", c[graph.Replace], plural(c[graph.Replace], "replaces", "replace"))
 	}
 	fmt.Fprintln(w)
+	printSecretNotes(w, plan)
 }
 
 func pluralStatus(s graph.Status, n int) string {
