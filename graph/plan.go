@@ -276,8 +276,18 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 				return nil, fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
 			}
 			if !exists {
-				// The effect went away behind bottle's back: run again.
+				// The effect went away behind bottle's back. A kind that
+				// recreates it from its cached result (an image, from its
+				// archive) restores; any other runs again.
+				if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
+					sp.Status, sp.Reason, sp.Cached = Restore, recreates(n, res.Values), res
+					sp.ResultDigest, sp.Values = res.Digest(), res.Values
+					return sp, nil
+				}
 				sp.Status, sp.Reason = Run, n.Effect()+" missing"
+				if _, ok := n.Kind.(steps.Shareable); ok {
+					sp.Reason += "; result no longer in cache"
+				}
 				return sp, nil
 			}
 		}
@@ -339,6 +349,14 @@ func (pl *Planner) getenv(name string) (string, bool) {
 		return pl.Getenv(name)
 	}
 	return os.LookupEnv(name)
+}
+
+// recreates is the reason a step whose effect is missing restores.
+func recreates(n *Node, values map[string]string) string {
+	if r, ok := n.Kind.(steps.Recreator); ok {
+		return r.Recreates(values)
+	}
+	return n.Effect() + " missing; recreated from the cached result"
 }
 
 func (pl *Planner) peekUnlessEffect(n *Node, k cache.Key) *cache.Result {

@@ -53,6 +53,15 @@ type Shareable interface {
 	Shareable() bool
 }
 
+// A Recreator is a Shareable kind that says, for the plan, how a restore
+// brings back an effect that went away (--refresh found it missing).
+type Recreator interface {
+	// Recreates says what is missing and what the restore does, from the
+	// values of the result that will be restored: "docker image sha256:…
+	// missing from the engine; load it from the cache".
+	Recreates(values map[string]string) string
+}
+
 // A Replacer is a kind whose effect a new key replaces (an existing machine
 // is deleted first): the plan says replace rather than run.
 type Replacer interface {
