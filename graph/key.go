@@ -90,9 +90,7 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 		}
 		line("env %s %s", name, cache.SumString(v))
 	}
-	tools := append([]string(nil), n.Step.Tools...)
-	sort.Strings(tools)
-	for _, t := range tools {
+	for _, t := range n.ToolNames() {
 		line("tool %s %s", t, in.Tools[t])
 	}
 	for _, d := range n.Needs {

@@ -438,8 +438,10 @@ func (pl *Planner) intact(prev *workspace.Step, outputs map[string]files.Entry) 
 	return "", true
 }
 
-// hashTools finds each tool on PATH and hashes its binary (through any
-// symlinks). Looking a program up reads the file system; it runs nothing.
+// hashTools finds each tool, and each program a kind runs, on PATH and
+// hashes its binary (through any symlinks). Looking a program up reads the
+// file system; it runs nothing. A missing one is a plan error, so the
+// operator learns of it before confirming anything.
 func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
 	out := map[string]cache.Digest{}
 	path, _ := pl.getenv("PATH")
@@ -448,22 +450,50 @@ func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
 			if _, ok := out[t]; ok {
 				continue
 			}
-			p, err := steps.LookPath(t, path)
-			if err == nil {
-				p, err = filepath.EvalSymlinks(p)
-			}
-			if errors.Is(err, steps.ErrNotFound) {
+			d, err := pl.hashProgram(t, path)
+			switch {
+			case errors.Is(err, steps.ErrNotFound):
 				return nil, pl.Graph.errorf(n, "tools", "tool %q not found on PATH: install it or remove it from tools", t)
-			}
-			if err != nil {
+			case err != nil:
 				return nil, pl.Graph.errorf(n, "tools", "tool %v", err)
 			}
-			es, err := pl.Index.Hash("/", []string{strings.TrimPrefix(p, "/")})
-			if err != nil {
-				return nil, pl.Graph.errorf(n, "tools", "hashing %s: %v", p, err)
+			out[t] = d
+		}
+		for _, p := range n.Programs {
+			if _, ok := out[p.Name]; ok {
+				continue
 			}
-			out[t] = es[0].Digest
+			name := p.Name
+			if strings.Contains(name, "/") && !filepath.IsAbs(name) {
+				// Run as the kind runs it: relative to the workspace.
+				name = filepath.Join(pl.Graph.Root, filepath.FromSlash(name))
+			}
+			d, err := pl.hashProgram(name, path)
+			switch {
+			case errors.Is(err, steps.ErrNotFound):
+				return nil, pl.Graph.errorf(n, p.Field, "a %s step runs %s, which is not on PATH: %s", n.Kind.Name(), p.Name, p.Help)
+			case err != nil:
+				return nil, pl.Graph.errorf(n, p.Field, "a %s step cannot run %v; %s", n.Kind.Name(), err, p.Help)
+			}
+			out[p.Name] = d
 		}
 	}
 	return out, nil
+}
+
+// hashProgram finds program as steps.LookPath does and hashes its binary,
+// through any symlinks.
+func (pl *Planner) hashProgram(program, pathList string) (cache.Digest, error) {
+	p, err := steps.LookPath(program, pathList)
+	if err == nil {
+		p, err = filepath.EvalSymlinks(p)
+	}
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	es, err := pl.Index.Hash("/", []string{strings.TrimPrefix(p, "/")})
+	if err != nil {
+		return cache.Digest{}, fmt.Errorf("hashing %s: %w", p, err)
+	}
+	return es[0].Digest, nil
 }
