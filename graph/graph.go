@@ -15,6 +15,9 @@
 package graph
 
 import (
+	"slices"
+	"sort"
+
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
 )
@@ -57,6 +60,9 @@ type Node struct {
 	// EnvNames are the host variables that enter the key: the env field and
 	// every ${env.X} reference, sorted.
 	EnvNames []string
+	// Programs are the host programs the kind runs on its own (smolvm):
+	// their binaries enter the key as the step's tools do.
+	Programs []steps.Program
 
 	// Set by Resolve:
 	Sources  []string // own input files (workspace paths), sorted
@@ -66,6 +72,17 @@ type Node struct {
 
 // Node returns the step named name, or nil.
 func (g *Graph) Node(name string) *Node { return g.byName[name] }
+
+// ToolNames are the programs whose binaries enter the key: the step's
+// tools and the programs its kind runs, sorted, each once.
+func (n *Node) ToolNames() []string {
+	names := append([]string(nil), n.Step.Tools...)
+	for _, p := range n.Programs {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return slices.Compact(names)
+}
 
 // Effect is what the step leaves outside the cache, or "".
 func (n *Node) Effect() string { return n.Kind.Effect() }

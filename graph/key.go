@@ -99,9 +99,7 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	for _, s := range secrets {
 		line("secret %s", s)
 	}
-	tools := append([]string(nil), n.Step.Tools...)
-	sort.Strings(tools)
-	for _, t := range tools {
+	for _, t := range n.ToolNames() {
 		line("tool %s %s", t, in.Tools[t])
 	}
 	for _, d := range n.Needs {

@@ -159,6 +159,14 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 		return g.errorf(n, "", "%v", err)
 	}
 	n.StaticSpec = spec
+	if pr, ok := n.Kind.(steps.ProgramRunner); ok {
+		for _, p := range pr.Programs(spec) {
+			if strings.Contains(p.Name, "\x00step\x00") {
+				return g.errorf(n, p.Field, "the program a step runs cannot come from another step's results")
+			}
+			n.Programs = append(n.Programs, p)
+		}
+	}
 	for _, o := range n.Kind.Outputs(n.Name, spec) {
 		if strings.Contains(o, "\x00step\x00") {
 			return g.errorf(n, "outputs", "an output path cannot use another step's results")

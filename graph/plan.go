@@ -281,8 +281,18 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 				return nil, fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
 			}
 			if !exists {
-				// The effect went away behind bottle's back: run again.
+				// The effect went away behind bottle's back. A kind that
+				// recreates it from its cached result (an image, from its
+				// archive) restores; any other runs again.
+				if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
+					sp.Status, sp.Reason, sp.Cached = Restore, recreates(n, res.Values), res
+					sp.ResultDigest, sp.Values = res.Digest(), res.Values
+					return sp, nil
+				}
 				sp.Status, sp.Reason = Run, n.Effect()+" missing"
+				if _, ok := n.Kind.(steps.Shareable); ok {
+					sp.Reason += "; result no longer in cache"
+				}
 				return sp, nil
 			}
 		}
@@ -344,6 +354,14 @@ func (pl *Planner) getenv(name string) (string, bool) {
 		return pl.Getenv(name)
 	}
 	return os.LookupEnv(name)
+}
+
+// recreates is the reason a step whose effect is missing restores.
+func recreates(n *Node, values map[string]string) string {
+	if r, ok := n.Kind.(steps.Recreator); ok {
+		return r.Recreates(values)
+	}
+	return n.Effect() + " missing; recreated from the cached result"
 }
 
 func (pl *Planner) peekUnlessEffect(n *Node, k cache.Key) *cache.Result {
@@ -484,8 +502,10 @@ func strayEntry(dir, rel string, recorded map[string]bool) (string, error) {
 	return "", nil
 }
 
-// hashTools finds each tool on PATH and hashes its binary (through any
-// symlinks). Looking a program up reads the file system; it runs nothing.
+// hashTools finds each tool, and each program a kind runs, on PATH and
+// hashes its binary (through any symlinks). Looking a program up reads the
+// file system; it runs nothing. A missing one is a plan error, so the
+// operator learns of it before confirming anything.
 func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
 	out := map[string]cache.Digest{}
 	path, _ := pl.getenv("PATH")
@@ -494,22 +514,50 @@ func (pl *Planner) hashTools(order []*Node) (map[string]cache.Digest, error) {
 			if _, ok := out[t]; ok {
 				continue
 			}
-			p, err := steps.LookPath(t, path)
-			if err == nil {
-				p, err = filepath.EvalSymlinks(p)
-			}
-			if errors.Is(err, steps.ErrNotFound) {
+			d, err := pl.hashProgram(t, path)
+			switch {
+			case errors.Is(err, steps.ErrNotFound):
 				return nil, pl.Graph.errorf(n, "tools", "tool %q not found on PATH: install it or remove it from tools", t)
-			}
-			if err != nil {
+			case err != nil:
 				return nil, pl.Graph.errorf(n, "tools", "tool %v", err)
 			}
-			es, err := pl.Index.Hash("/", []string{strings.TrimPrefix(p, "/")})
-			if err != nil {
-				return nil, pl.Graph.errorf(n, "tools", "hashing %s: %v", p, err)
+			out[t] = d
+		}
+		for _, p := range n.Programs {
+			if _, ok := out[p.Name]; ok {
+				continue
 			}
-			out[t] = es[0].Digest
+			name := p.Name
+			if strings.Contains(name, "/") && !filepath.IsAbs(name) {
+				// Run as the kind runs it: relative to the workspace.
+				name = filepath.Join(pl.Graph.Root, filepath.FromSlash(name))
+			}
+			d, err := pl.hashProgram(name, path)
+			switch {
+			case errors.Is(err, steps.ErrNotFound):
+				return nil, pl.Graph.errorf(n, p.Field, "a %s step runs %s, which is not on PATH: %s", n.Kind.Name(), p.Name, p.Help)
+			case err != nil:
+				return nil, pl.Graph.errorf(n, p.Field, "a %s step cannot run %v; %s", n.Kind.Name(), err, p.Help)
+			}
+			out[p.Name] = d
 		}
 	}
 	return out, nil
+}
+
+// hashProgram finds program as steps.LookPath does and hashes its binary,
+// through any symlinks.
+func (pl *Planner) hashProgram(program, pathList string) (cache.Digest, error) {
+	p, err := steps.LookPath(program, pathList)
+	if err == nil {
+		p, err = filepath.EvalSymlinks(p)
+	}
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	es, err := pl.Index.Hash("/", []string{strings.TrimPrefix(p, "/")})
+	if err != nil {
+		return cache.Digest{}, fmt.Errorf("hashing %s: %w", p, err)
+	}
+	return es[0].Digest, nil
 }

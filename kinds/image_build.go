@@ -85,6 +85,12 @@ func (imageBuildKind) Outputs(step string, spec any) []string {
 // archive, so it need not be built again.
 func (imageBuildKind) Shareable() bool { return true }
 
+// Recreates is the plan's reason when --refresh finds the image gone:
+// restoring the result loads it.
+func (imageBuildKind) Recreates(values map[string]string) string {
+	return "docker image " + values["image_id"] + " missing from the engine; load it from the cache"
+}
+
 // archivePath is where image.build keeps the image's archive: an output, so
 // the cache holds it and a restore brings it back for a load.
 func archivePath(step string) string { return workspace.OutDir + "/" + step + ".image.tar" }
@@ -309,6 +315,7 @@ var (
 	_ Prober            = imageBuildKind{}
 	_ Restorer          = imageBuildKind{}
 	_ steps.Shareable   = imageBuildKind{}
+	_ steps.Recreator   = imageBuildKind{}
 	_ steps.InputFinder = imageBuildKind{}
 )
 

@@ -54,6 +54,12 @@ func (machineCreateKind) Outputs(step string, spec any) []string { return nil }
 // Replaces tells the planner that a new key replaces the existing machine.
 func (machineCreateKind) Replaces() bool { return true }
 
+// Programs: the machine runs on the smolvm that made it, so its binary
+// enters the key (and a new smolvm replaces the machine).
+func (machineCreateKind) Programs(spec any) []steps.Program {
+	return smolvmProgram(spec.(*MachineCreateSpec).Smolvm)
+}
+
 // KeyLabel is the label that records, on the machine, the key that made it.
 const KeyLabel = "bottle.key"
 
@@ -107,8 +113,10 @@ func (machineCreateKind) Exists(ctx context.Context, rt *Runtime, key string, va
 	return false, nil
 }
 
-// A machine is looked for by --refresh, and replaced when its key changes.
+// A machine is looked for by --refresh, and replaced when its key changes;
+// the smolvm it runs enters its key.
 var (
-	_ Prober         = machineCreateKind{}
-	_ steps.Replacer = machineCreateKind{}
+	_ Prober              = machineCreateKind{}
+	_ steps.Replacer      = machineCreateKind{}
+	_ steps.ProgramRunner = machineCreateKind{}
 )

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(packKind{}) }
@@ -62,6 +63,14 @@ func (packKind) Outputs(step string, spec any) []string {
 	}
 	return []string{out, out + ".smolmachine"}
 }
+
+// Programs: what smolvm packs depends on its version, so its binary
+// enters the key.
+func (packKind) Programs(spec any) []steps.Program {
+	return smolvmProgram(spec.(*PackSpec).Smolvm)
+}
+
+var _ steps.ProgramRunner = packKind{}
 
 // Run packs the image into a stub and its sidecar with smolvm.
 func (packKind) Run(ctx context.Context, job *Job) (*Outcome, error) {

@@ -32,6 +32,16 @@ func (s *smolvm) environ() []string {
 
 const smolvmHelp = "install smolvm (https://github.com/smol-machines/smolvm/releases) or name its binary in the step's smolvm field"
 
+// smolvmProgram is the smolvm binary a step runs (bin, from its smolvm
+// field, or smolvm on PATH), for planning: the binary enters the step's key,
+// and a missing one is a plan error.
+func smolvmProgram(bin string) []steps.Program {
+	if bin == "" {
+		bin = "smolvm"
+	}
+	return []steps.Program{{Name: bin, Field: "smolvm", Help: smolvmHelp}}
+}
+
 // run runs smolvm with args, its output going to the log; stdout is also
 // returned. stdin is empty (smolvm asks questions on it; an empty answer
 // cancels, which is why every delete passes -f). It is stopped like any

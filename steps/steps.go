@@ -53,10 +53,43 @@ type Shareable interface {
 	Shareable() bool
 }
 
+// A Recreator is a Shareable kind that says, for the plan, how a restore
+// brings back an effect that went away (--refresh found it missing).
+type Recreator interface {
+	// Recreates says what is missing and what the restore does, from the
+	// values of the result that will be restored: "docker image sha256:…
+	// missing from the engine; load it from the cache".
+	Recreates(values map[string]string) string
+}
+
 // A Replacer is a kind whose effect a new key replaces (an existing machine
 // is deleted first): the plan says replace rather than run.
 type Replacer interface {
 	Replaces() bool
+}
+
+// A Program is a program of the host that a kind runs on its own (pack and
+// machine.create run smolvm), as opposed to the command a step is given.
+type Program struct {
+	// Name is a name looked up on PATH, or an absolute path.
+	Name string
+	// Field is the spec field that names the program, if one does
+	// ("smolvm"): errors point at it.
+	Field string
+	// Help says how to get the program, for the error when it is missing.
+	Help string
+}
+
+// A ProgramRunner is a kind that runs programs of the host. Planning looks
+// each up on PATH (it never runs one) and puts its binary's digest in the
+// step's key, as it does for the step's tools: a result depends on the
+// program that made it, and a missing program is a plan error, before
+// anything runs.
+type ProgramRunner interface {
+	// Programs lists the programs a step with spec runs. spec has its var
+	// and env references expanded; another step's result is a marker that
+	// no program name may hold.
+	Programs(spec any) []Program
 }
 
 // ErrNotFound is LookPath's answer for a program that is not on the PATH.

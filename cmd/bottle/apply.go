@@ -31,7 +31,7 @@ func (a *app) applyCmd() *ffcli.Command {
 	yes := fs.Bool("yes", false, "apply without asking")
 	jobs := fs.Int("j", 0, "run up to `N` steps at once (default: settings.jobs, else the number of CPUs)")
 	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
-	refresh := fs.Bool("refresh", false, "check that effects still exist and redo the missing ones")
+	refresh := fs.Bool("refresh", false, "check that effects still exist and restore or redo the missing ones")
 	var replace stringList
 	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
 	return &ffcli.Command{

@@ -18,7 +18,7 @@ func (a *app) planCmd() *ffcli.Command {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: README, 'Plan JSON')")
 	out := fs.String("o", "", "save the plan to `FILE` for 'bottle apply FILE'")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when anything would run or be restored, 0 when all is up to date")
-	refresh := fs.Bool("refresh", false, "check that effects still exist (images in the engine, ...) and plan to redo the missing ones")
+	refresh := fs.Bool("refresh", false, "check that effects still exist (images in the engine, ...) and plan to restore or redo the missing ones")
 	return &ffcli.Command{
 		Name:       "plan",
 		ShortUsage: "bottle plan [flags] [STEP...]",
