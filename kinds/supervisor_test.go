@@ -247,3 +247,44 @@ func BenchmarkRunProcess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSupervisorReport: what supervision adds to each process, the
+// "+" and "-" writes to a live supervisor (which reads them as they come).
+func BenchmarkSupervisorReport(b *testing.B) {
+	exe, err := selfExe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sup, err := startSupervisor(exe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sup.close()
+	pgid := 1 << 30 // no such group: the supervisor never kills it
+	for b.Loop() {
+		if err := sup.started(pgid); err != nil {
+			b.Fatal(err)
+		}
+		if err := sup.ended(pgid); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSupervisorStart: the once-per-run cost of starting and closing
+// the supervisor.
+func BenchmarkSupervisorStart(b *testing.B) {
+	exe, err := selfExe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		sup, err := startSupervisor(exe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sup.close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
