@@ -50,16 +50,35 @@ func command(program string, args []string, dir string, env []string) (*exec.Cmd
 // ctx ends, the group gets SIGTERM, then SIGKILL after the runtime's grace
 // period (at once if the runtime is told to hurry), and runProcess returns
 // ctx.Err(). A non-zero exit is an *ExitError.
+//
+// The group is reported to this process's supervisor (supervisor.go), which
+// stops it if bottle dies before runProcess returns; on Linux the program
+// also gets SIGKILL when bottle dies (proc_linux.go).
 func runProcess(ctx context.Context, rt *Runtime, cmd *exec.Cmd) error {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	sup, err := currentSupervisor()
+	if err != nil {
 		return fmt.Errorf("starting %s: %w", cmd.Args[0], err)
+	}
+	return runGroup(ctx, rt, cmd, sup, startPinned)
+}
+
+// runGroup is runProcess with its supervisor (nil for none) and its way of
+// starting a process given, for tests and benchmarks.
+func runGroup(ctx context.Context, rt *Runtime, cmd *exec.Cmd, sup *supervisor, start func(*exec.Cmd, *supervisor) error) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := start(cmd, sup); err != nil {
+		return fmt.Errorf("starting %s: %w", cmd.Args[0], err)
+	}
+	if sup != nil {
+		// Once runProcess is done with the group, bottle's death must not
+		// stop it (its id may even belong to another group by then).
+		defer sup.ended(cmd.Process.Pid)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var err error
 	select {
-	case err = <-done:
+	case err := <-done:
+		return exitError(err)
 	case <-ctx.Done():
 		pgid := cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
@@ -78,6 +97,11 @@ func runProcess(ctx context.Context, rt *Runtime, cmd *exec.Cmd) error {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		return ctx.Err()
 	}
+}
+
+// exitError turns what cmd.Wait returned into an *ExitError where the
+// command ran.
+func exitError(err error) error {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -86,6 +110,31 @@ func runProcess(ctx context.Context, rt *Runtime, cmd *exec.Cmd) error {
 		return &ExitError{Code: ee.ExitCode()}
 	}
 	return err
+}
+
+// startPlain starts cmd on the calling goroutine's thread and then reports
+// its group to sup: where there is no parent-death signal to pin (and, on
+// Linux, in benchmarks, for comparison). If sup cannot be told, the group
+// is stopped: a group bottle's death would not stop must not run.
+func startPlain(cmd *exec.Cmd, sup *supervisor) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return report(cmd, sup)
+}
+
+// report tells sup of cmd's new group; if it cannot, it kills the group
+// and reaps cmd.
+func report(cmd *exec.Cmd, sup *supervisor) error {
+	if sup == nil {
+		return nil
+	}
+	if err := sup.started(cmd.Process.Pid); err != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return err
+	}
+	return nil
 }
 
 // getenv reads name from an environment list; the last entry wins.

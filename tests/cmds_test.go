@@ -3,15 +3,20 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -104,6 +109,26 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			return err == nil
 		})
 	},
+	// waitgone [-timeout 30s] PIDFILE...: wait until every process whose
+	// pid a PIDFILE holds is gone (a zombie waiting for its reaper counts
+	// as gone: it runs nothing).
+	"waitgone": func(ts *testscript.TestScript, neg bool, args []string) {
+		timeout, args := timeoutFlag(ts, args)
+		if len(args) == 0 {
+			ts.Fatalf("usage: waitgone [-timeout D] PIDFILE...")
+		}
+		start := time.Now()
+		for _, f := range args {
+			b, err := os.ReadFile(ts.MkAbs(f))
+			ts.Check(err)
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			ts.Check(err)
+			waitFor(ts, timeout, fmt.Sprintf("process %d (%s) did not go", pid, f), func() bool {
+				return processGone(pid)
+			})
+		}
+		ts.Logf("gone after %s", time.Since(start).Round(time.Millisecond))
+	},
 	// waitmatch [-timeout 30s] FILE REGEXP: wait until the first MiB of
 	// FILE matches REGEXP (a background command's output, sent to a file,
 	// says it got somewhere).
@@ -176,4 +201,24 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			ts.Fatalf("%s has %d lines, want %s%d", args[1], got, map[bool]string{true: "not ", false: ""}[neg], want)
 		}
 	},
+}
+
+// processGone reports whether process pid has ended: it no longer exists, or
+// is a zombie that nothing has reaped yet.
+func processGone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// The state is the field after the command's name in parentheses.
+		s := string(st)
+		i := strings.LastIndexByte(s, ')')
+		return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
+	} else if !errors.Is(err, fs.ErrNotExist) || runtime.GOOS == "linux" {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	// No /proc (macOS): ask ps.
+	out, err := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
+	st := strings.TrimSpace(string(out))
+	return err != nil && st == "" || strings.HasPrefix(st, "Z")
 }

@@ -11,9 +11,14 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/bottle-build/bottle/kinds"
 )
 
 func main() {
+	// The copy of bottle that stops the steps' process groups if this one
+	// dies (kinds/supervisor.go) starts here, and goes no further.
+	kinds.SupervisorMain()
 	// bottle is a short-lived process that builds large tables (100,000
 	// files, 5,000 steps) and keeps them to the end: collecting rarely saves
 	// a quarter of a no-op plan, and the soft memory limit makes the
@@ -67,6 +72,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}()
+	// On the way out, whatever way that is, the supervisor goes too.
+	defer kinds.StopSupervisor()
 	app := newApp(stdin, stdout, stderr, hurry)
 	err := app.run(ctx, args)
 	switch {
