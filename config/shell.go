@@ -22,9 +22,10 @@ import (
 //
 //   - unquoted (also inside $(...)): each item becomes exactly one shell word,
 //     single-quoted; a list (${step.X.outputs}) gives one word per path and
-//     no word at all when it is empty, as "$@" does. As the value of an
-//     assignment (X=..., export X=...) the shell takes one word: the items
-//     joined by spaces, quoted as one word;
+//     no word at all when it is empty, as "$@" does. Where the shell takes
+//     one word (an assignment's value, export X=..., the word of a case, a
+//     case pattern, a redirection's target) the items are joined by spaces
+//     and quoted as one word;
 //   - inside double quotes: the items joined by spaces, with $ ` " and \
 //     escaped;
 //   - anywhere else — inside single quotes, a here-document, backquotes, a
@@ -50,9 +51,9 @@ func (r Ref) Outside() bool { return r.Kind != RefVar }
 type shellCtx int
 
 const (
-	ctxWords  shellCtx = iota // unquoted: one word per item
-	ctxAssign                 // unquoted assignment value: one word
-	ctxDouble                 // inside double quotes
+	ctxWords   shellCtx = iota // unquoted: one word per item
+	ctxOneWord                 // unquoted where the shell takes one word: the items joined
+	ctxDouble                  // inside double quotes
 )
 
 // placed is an outside reference standing at off in a shell text.
@@ -159,12 +160,11 @@ func shellContext(stack []syntax.Node, pe *syntax.ParamExp) (shellCtx, string) {
 	// Then the quoting of the innermost command: $(...) is a command of its
 	// own, which the quoting outside it does not reach.
 	ctx, decided := ctxWords, false
-	child := syntax.Node(pe)
 	for i := len(stack) - 1; i >= 0; i-- {
 		switch n := stack[i].(type) {
 		case *syntax.Word:
-			if !decided && isAssignWord(n, stack[:i]) {
-				ctx, decided = ctxAssign, true
+			if !decided && oneWord(n, stack[:i]) {
+				ctx, decided = ctxOneWord, true
 			}
 		case *syntax.DblQuoted:
 			if !decided {
@@ -172,43 +172,51 @@ func shellContext(stack []syntax.Node, pe *syntax.ParamExp) (shellCtx, string) {
 			}
 		case *syntax.CmdSubst:
 			decided = true
-		case *syntax.Assign:
-			if child == n.Value && !decided {
-				ctx, decided = ctxAssign, true
-			}
-		case *syntax.File, *syntax.Stmt, *syntax.CallExpr, *syntax.Redirect,
+		case *syntax.File, *syntax.Stmt, *syntax.CallExpr, *syntax.Redirect, *syntax.Assign,
 			*syntax.BinaryCmd, *syntax.Block, *syntax.Subshell, *syntax.IfClause,
 			*syntax.WhileClause, *syntax.ForClause, *syntax.WordIter,
 			*syntax.CaseClause, *syntax.CaseItem, *syntax.FuncDecl:
 		default:
 			return 0, fmt.Sprintf("where bottle cannot tell how the shell reads it (in %s)", nodeName(n))
 		}
-		child = stack[i]
 	}
 	return ctx, ""
 }
 
-// isAssignWord reports whether w is NAME=... given to export, readonly or
-// local, which the shell takes as one assignment.
-func isAssignWord(w *syntax.Word, ancestors []syntax.Node) bool {
-	if len(ancestors) == 0 || len(w.Parts) == 0 {
+// oneWord reports whether the shell takes w as one word, where several
+// would change the command: an assignment's value (also NAME=... given to
+// export, readonly or local), the word of a case, a case pattern, the
+// target of a redirection. ancestors are w's, outermost first.
+func oneWord(w *syntax.Word, ancestors []syntax.Node) bool {
+	if len(ancestors) == 0 {
 		return false
 	}
-	call, ok := ancestors[len(ancestors)-1].(*syntax.CallExpr)
-	if !ok || len(call.Args) < 2 || call.Args[0] == w {
-		return false
+	switch p := ancestors[len(ancestors)-1].(type) {
+	case *syntax.Assign:
+		return p.Value == w
+	case *syntax.CaseClause:
+		return p.Word == w
+	case *syntax.CaseItem:
+		return true // a pattern
+	case *syntax.Redirect:
+		return p.Word == w
+	case *syntax.CallExpr:
+		if len(p.Args) < 2 || p.Args[0] == w || len(w.Parts) == 0 {
+			return false
+		}
+		switch p.Args[0].Lit() {
+		case "export", "readonly", "local":
+		default:
+			return false
+		}
+		lit, ok := w.Parts[0].(*syntax.Lit)
+		if !ok {
+			return false
+		}
+		name, _, ok := strings.Cut(lit.Value, "=")
+		return ok && isIdent(name)
 	}
-	switch call.Args[0].Lit() {
-	case "export", "readonly", "local":
-	default:
-		return false
-	}
-	lit, ok := w.Parts[0].(*syntax.Lit)
-	if !ok {
-		return false
-	}
-	name, _, ok := strings.Cut(lit.Value, "=")
-	return ok && isIdent(name)
+	return false
 }
 
 // notFoundWhy says where a placeholder stands that the parser did not read
@@ -296,7 +304,7 @@ func ExpandShell(s string, f func(Ref) ([]string, error)) (string, error) {
 				}
 				b.WriteString(singleQuote(it))
 			}
-		case ctxAssign:
+		case ctxOneWord:
 			b.WriteString(singleQuote(strings.Join(items, " ")))
 		case ctxDouble:
 			b.WriteString(doubleQuoteEscape(strings.Join(items, " ")))

@@ -8,6 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // testValues resolves references for the shell tests: vars are config
@@ -58,6 +61,9 @@ func TestExpandShell(t *testing.T) {
 		{"export, not an assignment", "export ${step.b.image_id}", `export 'sha256:1; rm -rf /'`},
 		{"for loop", "for f in ${step.gen.outputs}; do wc -c \"$f\"; done", `for f in 'out/a b.txt' 'out/$(touch PWNED)' 'out/it'\''s'; do wc -c "$f"; done`},
 		{"redirect target", "echo x > ${step.b.image_id}", `echo x > 'sha256:1; rm -rf /'`},
+		{"redirect target, list: one word", "echo x > ${step.gen.outputs}", `echo x > 'out/a b.txt out/$(touch PWNED) out/it'\''s'`},
+		{"case word and pattern, list: one word", "case ${step.gen.outputs} in ${step.gen.outputs}) ;; esac", `case 'out/a b.txt out/$(touch PWNED) out/it'\''s' in 'out/a b.txt out/$(touch PWNED) out/it'\''s') ;; esac`},
+		{"local assignment: one word", "local F=${step.gen.outputs}", `local F='out/a b.txt out/$(touch PWNED) out/it'\''s'`},
 		{"case word", "case ${env.X} in a) ;; esac", `case 'a b$(touch PWNED)` + "`x`" + `"'\''\' in a) ;; esac`},
 		{"var spliced as written", "go test ${var.flags} ./...", `go test -v -run 'Test A' ./...`},
 		{"var decides the context", "echo ${var.q}${step.b.image_id}", `echo v'sha256:1; rm -rf /'`},
@@ -151,6 +157,8 @@ func TestShellWordsRoundTrip(t *testing.T) {
 			{`printf '[%s]\n' "<${step.gen.outputs}>"`, "[<" + v + " " + v + ">]\n"},
 			{`F=${step.gen.outputs}; printf '[%s]\n' "$F"`, "[" + v + " " + v + "]\n"},
 			{`printf '[%s]\n' $(printf '%s' ${step.b.f} | wc -c)`, "[" + itoa(len(v)) + "]\n"},
+			{`for f in ${step.gen.outputs}; do printf '[%s]\n' "$f"; done`, "[" + v + "]\n[" + v + "]\n"},
+			{`case ${step.b.f} in ${step.b.f}) printf '[%s]\n' ${step.b.f};; esac`, "[" + v + "]\n"},
 		} {
 			cmd, err := ExpandShell(tmpl.run, func(r Ref) ([]string, error) {
 				if r.Field == "outputs" {
@@ -266,4 +274,164 @@ func TestExpandSpecShell(t *testing.T) {
 	if err := CheckSpecShell(in, varText); err != nil {
 		t.Errorf("CheckSpecShell(good) = %v", err)
 	}
+}
+
+// FuzzShellWord: whatever bytes a value holds, spliced unquoted into a
+// command it parses back as exactly one word per item that reads as the
+// item, and in double quotes as one word that reads as the items joined;
+// nothing in it is an expansion. Checked with the parser, not a shell, so
+// the fuzzer can run fast; TestShellWordsRoundTrip runs /bin/sh.
+func FuzzShellWord(f *testing.F) {
+	for _, s := range []string{"", "a b", "$(touch x)", "`x`", "it's", `\`, "a\nb", "'\\''", "\"$@\"", "é", "${x:-y}"} {
+		f.Add(s, 2)
+	}
+	f.Fuzz(func(t *testing.T, v string, n int) {
+		if strings.IndexByte(v, 0) >= 0 || !utf8.ValidString(v) || n < 0 || n > 4 {
+			// No path or host value holds NUL; the parser reads only
+			// UTF-8, so other bytes are TestShellWordsRoundTrip's.
+			t.Skip()
+		}
+		items := make([]string, n)
+		for i := range items {
+			items[i] = v
+		}
+		cmd, err := ExpandShell(`x ${step.a.outputs} "${step.a.outputs}"`, func(Ref) ([]string, error) { return items, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(cmd), "")
+		if err != nil {
+			t.Fatalf("%q: %v", cmd, err)
+		}
+		if len(file.Stmts) != 1 {
+			t.Fatalf("%q: %d statements", cmd, len(file.Stmts))
+		}
+		call, ok := file.Stmts[0].Cmd.(*syntax.CallExpr)
+		if !ok || len(call.Args) != 2+n {
+			t.Fatalf("%q: want %d words", cmd, 2+n)
+		}
+		for _, w := range call.Args[1 : 1+n] {
+			if got, ok := wordText(w); !ok || got != v {
+				t.Errorf("%q: word reads as %q (literal %v), want %q", cmd, got, ok, v)
+			}
+		}
+		if got, ok := wordText(call.Args[1+n]); !ok || got != strings.Join(items, " ") {
+			t.Errorf("%q: quoted word reads as %q (literal %v), want %q", cmd, got, ok, strings.Join(items, " "))
+		}
+	})
+}
+
+// wordText is what the shell reads a word as, when it holds no expansion:
+// ok is false if any part of it would expand.
+func wordText(w *syntax.Word) (string, bool) {
+	var b strings.Builder
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.SglQuoted:
+			b.WriteString(p.Value)
+		case *syntax.Lit:
+			if p.Value != `\'` {
+				return "", false // only the escaped quote between single-quoted runs
+			}
+			b.WriteByte('\'')
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				l, ok := q.(*syntax.Lit)
+				if !ok {
+					return "", false
+				}
+				b.WriteString(unescapeDouble(l.Value))
+			}
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// unescapeDouble undoes the backslashes that mean something inside double
+// quotes.
+func unescapeDouble(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0 {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// FuzzShellContext: for any command that CheckShell accepts, splicing a
+// value full of shell syntax adds no expansion and no command to it: the
+// expanded command has exactly the expansions of the command as written,
+// less the references themselves.
+func FuzzShellContext(f *testing.F) {
+	seeds := []string{
+		"echo ${step.a.f}", `echo "x${env.X}y"`, "a=${step.a.outputs} b", "export A=${env.X}",
+		"for f in ${step.a.outputs}; do :; done", "x=$(cat ${step.a.f}) && echo \"$(echo \"${env.X}\")\"",
+		"case ${env.X} in a) echo ${env.X};; esac", "echo ${x:-${step.a.f}}", "echo '${env.X}'",
+		"cat <<E\n${env.X}\nE\n", "echo `${env.X}`", "echo $((${env.X}))", "f() { echo ${env.X}; }; f > ${step.a.f}",
+		"echo \\${env.X}", "echo ${env.X}# ${env.X}\n", `echo "$(echo '${env.X}')"`,
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	const evil = "a b$(touch P)`t`\"'\\${x}$((1))\n;|&<>(){}*?[~#!="
+	f.Fuzz(func(t *testing.T, run string) {
+		if !utf8.ValidString(run) || strings.IndexByte(run, 0) >= 0 {
+			t.Skip()
+		}
+		if CheckShell(run, func(Ref) (string, error) { return "v", nil }) != nil {
+			return
+		}
+		text, ps, err := shellText(run, func(Ref) (string, error) { return "v", nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) == 0 {
+			return // not parsed: nothing to splice
+		}
+		cmd, err := ExpandShell(run, func(r Ref) ([]string, error) {
+			if !r.Outside() {
+				return []string{"v"}, nil
+			}
+			if r.Kind == RefStep {
+				return []string{evil, evil}, nil
+			}
+			return []string{evil}, nil
+		})
+		if err != nil {
+			t.Fatalf("ExpandShell(%q) = %v, but CheckShell accepts it", run, err)
+		}
+		before, err := expansions(text)
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		after, err := expansions(cmd)
+		if err != nil {
+			t.Fatalf("%q (from %q): %v", cmd, run, err)
+		}
+		if after != before-len(ps) {
+			t.Errorf("%q expands to %q, which has %d expansions and commands, want %d", run, cmd, after, before-len(ps))
+		}
+	})
+}
+
+// expansions counts the parameter expansions, command substitutions,
+// arithmetic and simple commands of a shell command.
+func expansions(cmd string) (int, error) {
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX)).Parse(strings.NewReader(cmd), "")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	syntax.Walk(file, func(node syntax.Node) bool {
+		switch node.(type) {
+		case *syntax.ParamExp, *syntax.CmdSubst, *syntax.ArithmExp, *syntax.Stmt, *syntax.CallExpr, *syntax.Redirect:
+			n++
+		}
+		return true
+	})
+	return n, nil
 }
