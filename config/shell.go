@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -87,13 +88,21 @@ func shellText(s string, vars func(Ref) (string, error)) (string, []placed, erro
 	return b.String(), ps, err
 }
 
+// parsers keeps POSIX shell parsers for reuse: a new one costs more than a
+// short command's parse.
+var parsers = sync.Pool{New: func() any {
+	return syntax.NewParser(syntax.Variant(syntax.LangPOSIX), syntax.KeepComments(true))
+}}
+
 // shellContexts decides how the shell reads each placeholder of text, or
 // says why it cannot be made safe.
 func shellContexts(text string, ps []placed) ([]shellCtx, error) {
 	if len(ps) == 0 {
 		return nil, nil
 	}
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangPOSIX), syntax.KeepComments(true)).Parse(strings.NewReader(text), "")
+	parser := parsers.Get().(*syntax.Parser)
+	f, err := parser.Parse(strings.NewReader(text), "")
+	parsers.Put(parser)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot tell where it stands, as the command is not POSIX shell that bottle can read (%v); pass the value through the environment instead (%s)", ps[0].ref, err, envAdvice(ps[0].ref))
 	}
@@ -103,33 +112,50 @@ func shellContexts(text string, ps []placed) ([]shellCtx, error) {
 	}
 	ctxs := make([]shellCtx, len(ps))
 	found := make([]bool, len(ps))
-	innermost := make([][]syntax.Node, len(ps)) // the innermost node holding each, and its ancestors
-	why := make([]string, len(ps))              // why each is refused; "" when it is not
+	why := make([]string, len(ps)) // why each is refused; "" when it is not
+	missing := len(ps)
 	var stack []syntax.Node
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if n == nil {
 			stack = stack[:len(stack)-1]
 			return true
 		}
-		start, end := int(n.Pos().Offset()), int(n.End().Offset())
-		for i, p := range ps {
-			if start <= p.off && p.off < end {
-				innermost[i] = append(append(innermost[i][:0], stack...), n)
-			}
-		}
 		if pe, ok := n.(*syntax.ParamExp); ok && !pe.Short && pe.Param != nil {
-			if i, ok := byOff[start]; ok && pe.Param.Value == ps[i].name && end == ps[i].end() {
+			start := int(pe.Pos().Offset())
+			if i, ok := byOff[start]; ok && pe.Param.Value == ps[i].name && int(pe.End().Offset()) == ps[i].end() {
 				found[i] = true
+				missing--
 				ctxs[i], why[i] = shellContext(stack, pe)
 			}
 		}
 		stack = append(stack, n)
 		return true
 	})
-	for i, p := range ps {
-		if !found[i] {
-			why[i] = notFoundWhy(text, p, innermost[i])
+	if missing > 0 {
+		// Where does each placeholder the parser did not read as ${NAME}
+		// stand? In the innermost node holding it.
+		innermost := make([][]syntax.Node, len(ps)) // that node, after its ancestors
+		syntax.Walk(f, func(n syntax.Node) bool {
+			if n == nil {
+				stack = stack[:len(stack)-1]
+				return true
+			}
+			start, end := int(n.Pos().Offset()), int(n.End().Offset())
+			for i, p := range ps {
+				if !found[i] && start <= p.off && p.off < end {
+					innermost[i] = append(append(innermost[i][:0], stack...), n)
+				}
+			}
+			stack = append(stack, n)
+			return true
+		})
+		for i, p := range ps {
+			if !found[i] {
+				why[i] = notFoundWhy(text, p, innermost[i])
+			}
 		}
+	}
+	for i, p := range ps {
 		if why[i] != "" {
 			return nil, fmt.Errorf("%s stands %s: its value could be read as shell syntax there; pass it through the environment instead (%s)", p.ref, why[i], envAdvice(p.ref))
 		}
