@@ -117,6 +117,9 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	if err != nil {
 		return g.errorf(n, "", "%v", err)
 	}
+	if err := g.checkShell(n); err != nil {
+		return err
+	}
 	for _, rs := range refs {
 		for _, r := range rs {
 			switch r.Kind {
@@ -269,9 +272,11 @@ func (g *Graph) StaticRefs(getenv func(string) (string, bool), step func(config.
 }
 
 // ExpandSpec returns n's spec with every reference filled in: ${var.X} and
-// ${env.X} as planning sees them, and ${step.X.f} from result.
+// ${env.X} as planning sees them, and ${step.X.f} from result. In a shell
+// field (exec's run) and an argv, values from outside the config are
+// spliced so that they are never read as syntax (config.ExpandSpecShell).
 func (pl *Planner) ExpandSpec(n *Node, result func(step, field string) (string, error)) (any, error) {
-	return config.ExpandSpec(n.Step.Spec, pl.Graph.StaticRefs(pl.getenv, func(r config.Ref) (string, error) {
+	return config.ExpandSpecShell(n.Step.Spec, pl.Graph.refItems(pl.Graph.StaticRefs(pl.getenv, func(r config.Ref) (string, error) {
 		return result(r.Name, r.Field)
-	}))
+	})))
 }

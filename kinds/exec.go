@@ -14,8 +14,8 @@ func init() { register(execKind{}) }
 
 // ExecSpec is the exec kind's own fields.
 type ExecSpec struct {
-	Run     string   `toml:"run"`
-	Argv    []string `toml:"argv"`
+	Run     string   `toml:"run" expand:"shell"` // values from outside the config are quoted (config.ExpandShell)
+	Argv    []string `toml:"argv" expand:"argv"` // each value is one argument
 	Outputs []string `toml:"outputs"`
 }
 
