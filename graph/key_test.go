@@ -37,24 +37,35 @@ func (noCache) PeekResult(k cache.Key) (*cache.Result, error) { return nil, cach
 // environment.
 func planIn(t *testing.T, root string, env map[string]string) *Plan {
 	t.Helper()
-	g, err := Load(LoadOptions{Root: root, Getenv: mapEnv(env), Kinds: kinds.Descriptions()})
+	pl, err := newPlanner(t, LoadOptions{Root: root, Getenv: mapEnv(env), Kinds: kinds.Descriptions()}, noCache{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := workspace.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl := &Planner{Graph: g, Index: ix, State: st, Cache: noCache{}, Getenv: mapEnv(env)}
 	p, err := pl.Plan(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// newPlanner loads the config opts names and opens the workspace's index
+// and state, planning against cache c. A load error is returned, for tests
+// that expect one; any other error fails the test.
+func newPlanner(t *testing.T, opts LoadOptions, c ResultSource) (*Planner, error) {
+	t.Helper()
+	g, err := Load(opts)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := files.OpenIndex(filepath.Join(opts.Root, ".bottle", "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := workspace.Load(opts.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Planner{Graph: g, Index: ix, State: st, Cache: c, Getenv: opts.Getenv}, nil
 }
 
 func mapEnv(env map[string]string) func(string) (string, bool) {

@@ -8,10 +8,8 @@ import (
 	"testing"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/steps"
-	"github.com/bottle-build/bottle/workspace"
 )
 
 type runnerSpec struct {
@@ -42,20 +40,10 @@ var runnerKinds = map[string]steps.Kind{"runs": runnerKind{}, "plain": plainKind
 // PATH.
 func planWith(t *testing.T, root string, ks map[string]steps.Kind, path string) (*Plan, error) {
 	t.Helper()
-	env := mapEnv(map[string]string{"PATH": path})
-	g, err := Load(LoadOptions{Root: root, Getenv: env, Kinds: ks})
+	pl, err := newPlanner(t, LoadOptions{Root: root, Getenv: mapEnv(map[string]string{"PATH": path}), Kinds: ks}, noCache{})
 	if err != nil {
 		return nil, err
 	}
-	ix, err := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := workspace.Load(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl := &Planner{Graph: g, Index: ix, State: st, Cache: noCache{}, Getenv: env}
 	return pl.Plan(nil)
 }
 

@@ -1,11 +1,9 @@
 package graph
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/bottle-build/bottle/cache"
-	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
 )
@@ -108,20 +106,12 @@ name = "x"
 kind = "plain"
 name = "${step.up.id}"
 `})
-			g, err := Load(LoadOptions{Root: root, Kinds: effectKinds})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ix, err := files.OpenIndex(filepath.Join(root, ".bottle", "index"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := workspace.Load(root)
-			if err != nil {
-				t.Fatal(err)
-			}
 			store := mapCache{}
-			pl := &Planner{Graph: g, Index: ix, State: st, Cache: store}
+			pl, err := newPlanner(t, LoadOptions{Root: root, Kinds: effectKinds}, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := pl.State
 			plan := func() *Plan {
 				t.Helper()
 				p, err := pl.Plan(nil)
