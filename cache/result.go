@@ -27,6 +27,18 @@ type Result struct {
 	Duration time.Duration `json:"duration"`
 	Created  time.Time     `json:"created"`
 	KeyLines []string      `json:"key_lines,omitempty"` // the readable lines hashed into Key
+
+	// Remote is set on a result that a remote cache described without
+	// downloading it (planning): Files is then empty, and Digest and Size
+	// answer from what the remote said. Apply fetches it before restoring.
+	Remote *RemoteInfo `json:"-"`
+}
+
+// RemoteInfo is what a remote cache says of a result before it is fetched.
+type RemoteInfo struct {
+	Digest Digest // the result's Digest()
+	Size   int64  // bytes a fetch downloads
+	Files  int
 }
 
 // A File is one captured output: a regular file (Digest names its blob), a
@@ -68,6 +80,9 @@ func (f *File) UnmarshalJSON(b []byte) error {
 // its log, timing or key. Downstream keys use it, which gives early cutoff: a
 // rerun that produces the same bytes gives the same result digest.
 func (r *Result) Digest() Digest {
+	if r.Remote != nil {
+		return r.Remote.Digest
+	}
 	h := sha256.New()
 	files := append([]File(nil), r.Files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
@@ -91,6 +106,9 @@ func (r *Result) Digest() Digest {
 
 // Size is the total size of the result's file blobs.
 func (r *Result) Size() int64 {
+	if r.Remote != nil {
+		return r.Remote.Size
+	}
 	var n int64
 	for _, f := range r.Files {
 		n += f.Size

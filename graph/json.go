@@ -33,6 +33,10 @@ type StepJSON struct {
 	Effect  string   `json:"effect,omitempty"`
 	Needs   []string `json:"needs"`
 	Changes []Change `json:"changes,omitempty"`
+	// Source and Size, for restore: where the result comes from ("local"
+	// or "remote") and how many bytes a remote one downloads.
+	Source string `json:"source,omitempty"`
+	Size   int64  `json:"size,omitempty"`
 	// Inputs is the digest of the step's own input manifest.
 	Inputs cache.Digest `json:"inputs"`
 	// Sources, in saved plans only: each own input file and its digest, so
@@ -78,6 +82,12 @@ func (p *Plan) JSON(g *Graph, saved bool) *PlanJSON {
 		}
 		if !sp.Key.IsZero() {
 			sj.Key = sp.Key.String()
+		}
+		if sp.Status == Restore && sp.Cached != nil {
+			sj.Source, sj.Size = "local", sp.Cached.Size()
+			if sp.Cached.Remote != nil {
+				sj.Source = "remote"
+			}
 		}
 		for _, d := range sp.Node.Needs {
 			sj.Needs = append(sj.Needs, d.Name)

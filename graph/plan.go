@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/files"
@@ -64,6 +65,10 @@ type Planner struct {
 	// Outside is asked what planning cannot see for itself; nil (the
 	// default) asks nothing, and planning then contacts nothing.
 	Outside Outside
+	// Lookups, above 1, decides up to that many independent steps at once,
+	// for a Cache whose look-ups are round trips (a remote cache). Cache,
+	// Outside and Debug must then be safe for concurrent use.
+	Lookups int
 }
 
 // StepPlan is the decision for one step.
@@ -197,7 +202,7 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		}
 		return dp.ResultDigest, true
 	}
-	for _, n := range order {
+	decideOne := func(n *Node) (*StepPlan, error) {
 		sources := make([]files.Entry, len(n.Sources))
 		for i, s := range n.Sources {
 			sources[i] = entryOf(s)
@@ -207,7 +212,13 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 				}
 			}
 		}
-		sp, err := pl.decide(n, sources, p.tools, outputs, decided)
+		return pl.decide(n, sources, p.tools, outputs, decided)
+	}
+	if pl.Lookups > 1 {
+		return p, pl.decideByLevel(p, order, decideOne)
+	}
+	for _, n := range order {
+		sp, err := decideOne(n)
 		if err != nil {
 			return nil, err
 		}
@@ -215,6 +226,54 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		p.byName[n.Name] = sp
 	}
 	return p, nil
+}
+
+// decideByLevel decides the steps of order a level at a time, up to
+// pl.Lookups at once within a level: the steps of one level need only
+// steps of earlier levels, so their look-ups (a remote cache's round trips)
+// overlap. p.Steps keeps the order of order.
+func (pl *Planner) decideByLevel(p *Plan, order []*Node, decideOne func(*Node) (*StepPlan, error)) error {
+	depth := make(map[string]int, len(order))
+	var levels [][]*Node
+	for _, n := range order {
+		d := 0
+		for _, need := range n.Needs {
+			if dd, ok := depth[need.Name]; ok && dd+1 > d {
+				d = dd + 1
+			}
+		}
+		depth[n.Name] = d
+		for len(levels) <= d {
+			levels = append(levels, nil)
+		}
+		levels[d] = append(levels[d], n)
+	}
+	sem := make(chan struct{}, pl.Lookups)
+	for _, level := range levels {
+		sps := make([]*StepPlan, len(level))
+		errs := make([]error, len(level))
+		var wg sync.WaitGroup
+		for i, n := range level {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				sps[i], errs[i] = decideOne(n)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		// Written only between levels: the next level reads byName.
+		for i, n := range level {
+			p.byName[n.Name] = sps[i]
+		}
+	}
+	for _, n := range order {
+		p.Steps = append(p.Steps, p.byName[n.Name])
+	}
+	return nil
 }
 
 // NeedResult answers, for a step's need, the digest of the need's result,

@@ -45,6 +45,11 @@ func (nopReporter) Finished(*graph.StepPlan, Report) {}
 type Summary struct {
 	Ran, Restored, CutOff, UpToDate, Failed, Skipped, Stopped, Unstored int
 	Hits, Misses                                                        int
+	// The remote cache: results restored from it, bytes downloaded,
+	// results uploaded (and their bytes), and look-ups, downloads or
+	// uploads that failed (a warning, never a failed build).
+	RemoteHits, Uploads, RemoteFailures int
+	Downloaded, Uploaded                int64
 	Failures                                                            []*Failure
 	Interrupted                                                         bool
 }

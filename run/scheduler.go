@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
@@ -47,6 +48,7 @@ type Store interface {
 type Options struct {
 	Jobs      int  // steps at once; <= 0 means 1
 	KeepGoing bool // run every step whose needs succeeded, despite failures
+	Upload    bool // upload the results of steps that ran to Remote
 }
 
 // Applier runs plans.
@@ -62,9 +64,37 @@ type Applier struct {
 	Hold     interface{ Add(...cache.Key) error } // may be nil
 	Options
 
+	// Remote, when set, is the remote cache: results planned as remote
+	// restores are fetched through it into Store first, and with
+	// Options.Upload every result a step makes is uploaded as soon as it
+	// is stored, while later steps run; Apply waits for the uploads.
+	Remote Remote
+
 	// secrets are the values of every secret the pipeline names, masked
 	// in step logs and in every error a step returns.
 	secrets *mask.Set
+
+	uploadCtx context.Context // the apply's own: fail-fast does not stop uploads, an interrupt does
+	uploads   sync.WaitGroup
+	uploadSem chan struct{}
+	remoteMu  sync.Mutex
+	remote    remoteCounts
+}
+
+// Remote is the remote cache as the executor uses it. Both methods are
+// safe for concurrent use.
+type Remote interface {
+	// Fetch downloads the result for k into the local store, verified,
+	// and says how many bytes it downloaded.
+	Fetch(ctx context.Context, k cache.Key) (int64, error)
+	// Upload sends res (its blobs from the local store) to the remote
+	// unless the remote has it, and says how many bytes it sent.
+	Upload(ctx context.Context, res *cache.Result) (int64, error)
+}
+
+type remoteCounts struct {
+	hits, uploads, failures int
+	downloaded, uploaded    int64
 }
 
 // ErrFailed is returned when at least one step failed.
@@ -89,6 +119,7 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	a.secrets = a.secretValues()
+	a.uploadCtx = ctx
 
 	// results holds every step known to be done: up to date in the plan,
 	// or finished in this run (a restore counts once restored). The plan
@@ -251,6 +282,13 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	}
 	// Whatever never started (fail-fast, or an interrupt) is skipped.
 	sum.Skipped += len(plan.Steps) - accounted
+	// Uploads started as steps finished; the run is not over until they
+	// are (an interrupt ends them through ctx).
+	a.uploads.Wait()
+	a.remoteMu.Lock()
+	sum.RemoteHits, sum.Uploads, sum.RemoteFailures = a.remote.hits, a.remote.uploads, a.remote.failures
+	sum.Downloaded, sum.Uploaded = a.remote.downloaded, a.remote.uploaded
+	a.remoteMu.Unlock()
 	if ctx.Err() != nil {
 		sum.Interrupted = true
 		return sum, ctx.Err()
@@ -407,4 +445,54 @@ func tail(path string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
+}
+
+// upload sends a stored result to the remote cache in the background,
+// a few at a time; Apply waits for every upload before it returns. A
+// failure is counted and reported, never a failed step.
+func (a *Applier) upload(res *cache.Result) {
+	if a.Remote == nil || !a.Upload {
+		return
+	}
+	a.remoteMu.Lock()
+	if a.uploadSem == nil {
+		a.uploadSem = make(chan struct{}, uploadJobs)
+	}
+	a.remoteMu.Unlock()
+	a.uploads.Add(1)
+	go func() {
+		defer a.uploads.Done()
+		a.uploadSem <- struct{}{}
+		defer func() { <-a.uploadSem }()
+		n, err := a.Remote.Upload(a.uploadCtx, res)
+		a.remoteMu.Lock()
+		defer a.remoteMu.Unlock()
+		if err != nil {
+			a.remote.failures++
+			return
+		}
+		if n > 0 {
+			a.remote.uploads++
+			a.remote.uploaded += n
+		}
+	}()
+}
+
+// uploadJobs is how many results upload at once (each uploads its blobs
+// with bounded concurrency of its own).
+const uploadJobs = 4
+
+// fetch brings a result the plan found in the remote cache into the local
+// store.
+func (a *Applier) fetch(ctx context.Context, k cache.Key) error {
+	n, err := a.Remote.Fetch(ctx, k)
+	a.remoteMu.Lock()
+	defer a.remoteMu.Unlock()
+	if err != nil {
+		a.remote.failures++
+		return fmt.Errorf("fetching from the remote cache: %w", err)
+	}
+	a.remote.hits++
+	a.remote.downloaded += n
+	return nil
 }

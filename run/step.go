@@ -44,7 +44,7 @@ func (a *Applier) do(ctx context.Context, sp *graph.StepPlan, spec any, specErr 
 		return &outcome{sp: sp, event: Failed, err: specErr}
 	}
 	if sp.Status == graph.Restore && sp.Cached != nil {
-		res, err := a.restore(sp)
+		res, err := a.restore(ctx, sp)
 		if err == nil {
 			err = a.recreate(ctx, sp, spec, res)
 		}
@@ -103,10 +103,18 @@ func (a *Applier) recreate(ctx context.Context, sp *graph.StepPlan, spec any, re
 
 // restore copies a cached result into the workspace, verifying every blob,
 // and returns the result as read now.
-func (a *Applier) restore(sp *graph.StepPlan) (*cache.Result, error) {
+func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan) (*cache.Result, error) {
 	// Read the result again: it may have been pruned since planning, and
-	// reading marks it used.
+	// reading marks it used. One the plan found in the remote cache is
+	// fetched into the local cache first (unless it got there meanwhile);
+	// from then on it is restored like any local result, through the same
+	// checks.
 	res, err := a.Store.GetResult(sp.Key)
+	if err != nil && sp.Cached.Remote != nil && a.Remote != nil && errors.Is(err, cache.ErrMiss) {
+		if err = a.fetch(ctx, sp.Key); err == nil {
+			res, err = a.Store.GetResult(sp.Key)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +279,7 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 	} else if err != nil {
 		return fail(fmt.Errorf("storing result: %w", err))
 	}
+	a.upload(res)
 	return o
 }
 

@@ -137,7 +137,11 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 	}
 	for _, r := range rows {
 		sp := r.sp
-		line := fmt.Sprintf("  %s %-*s  %-*s  %-10s  %s", r.mark, nameW, sp.Node.Name, kindW, sp.Node.Kind.Name(), sp.Status, sp.Reason)
+		reason := sp.Reason
+		if sp.Status == graph.Restore && sp.Cached != nil && sp.Cached.Remote != nil {
+			reason += fmt.Sprintf(" (remote, %s)", humanBytes(sp.Cached.Size()))
+		}
+		line := fmt.Sprintf("  %s %-*s  %-*s  %-10s  %s", r.mark, nameW, sp.Node.Name, kindW, sp.Node.Kind.Name(), sp.Status, reason)
 		if e := sp.Node.Effect(); e != "" {
 			line += paint(color, "35", "  effect: "+e)
 		}
@@ -157,6 +161,9 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 		c[graph.Run]+c[graph.Replace], c[graph.Restore], c[graph.Pending], c[graph.UpToDate])
 	if c[graph.Replace] > 0 {
 		fmt.Fprintf(w, " (%d of those to run %s an effect)", c[graph.Replace], plural(c[graph.Replace], "replaces", "replace"))
+	}
+	if n, size := remoteRestores(plan); n > 0 {
+		fmt.Fprintf(w, " (%d of the restores from the remote cache: %s to download)", n, humanBytes(size))
 	}
 	fmt.Fprintln(w)
 	printSecretNotes(w, plan)
@@ -178,4 +185,16 @@ func pluralStatus(s graph.Status, n int) string {
 		return "up-to-date " + step
 	}
 	return string(s) + " " + step
+}
+
+// remoteRestores counts the restores that come from the remote cache and
+// the bytes they download.
+func remoteRestores(plan *graph.Plan) (n int, size int64) {
+	for _, sp := range plan.Steps {
+		if sp.Status == graph.Restore && sp.Cached != nil && sp.Cached.Remote != nil {
+			n++
+			size += sp.Cached.Size()
+		}
+	}
+	return n, size
 }

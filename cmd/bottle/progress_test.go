@@ -69,6 +69,8 @@ func TestSummaryLine(t *testing.T) {
 		want string
 	}{
 		{run.Summary{Ran: 1, Misses: 1}, "1 ran, 0 restored, 0 cut off early, 0 failed; cache: 0 hits, 1 miss."},
+		{run.Summary{Restored: 2, Hits: 2, RemoteHits: 2, Downloaded: 3 << 20}, "0 ran, 2 restored, 0 cut off early, 0 failed; cache: 2 hits, 0 misses; remote: 2 hits (3.0 MiB down), 0 uploads (0 B up)."},
+		{run.Summary{Ran: 1, Misses: 1, Uploads: 1, Uploaded: 2048, RemoteFailures: 1}, "1 ran, 0 restored, 0 cut off early, 0 failed; cache: 0 hits, 1 miss; remote: 0 hits (0 B down), 1 upload (2.0 KiB up), 1 failure."},
 		{run.Summary{Ran: 2, Restored: 1, CutOff: 1, Failed: 1, Skipped: 2, Stopped: 1, UpToDate: 3, Hits: 1, Misses: 2, Unstored: 1,
 			Failures: []*run.Failure{{Step: "x", Err: errors.New("boom")}}},
 			"2 ran, 1 restored, 1 cut off early, 1 failed, 2 skipped, 1 stopped, 3 up to date; cache: 1 hit, 2 misses; 1 result not stored (inputs changed while running)."},

@@ -73,6 +73,14 @@ func summaryLine(s *run.Summary) string {
 		fmt.Fprintf(&b, ", %d up to date", s.UpToDate)
 	}
 	fmt.Fprintf(&b, "; cache: %d %s, %d %s", s.Hits, plural(s.Hits, "hit", "hits"), s.Misses, plural(s.Misses, "miss", "misses"))
+	if s.RemoteHits > 0 || s.Uploads > 0 || s.RemoteFailures > 0 {
+		fmt.Fprintf(&b, "; remote: %d %s (%s down), %d %s (%s up)",
+			s.RemoteHits, plural(s.RemoteHits, "hit", "hits"), humanBytes(s.Downloaded),
+			s.Uploads, plural(s.Uploads, "upload", "uploads"), humanBytes(s.Uploaded))
+		if s.RemoteFailures > 0 {
+			fmt.Fprintf(&b, ", %d %s", s.RemoteFailures, plural(s.RemoteFailures, "failure", "failures"))
+		}
+	}
 	if s.Unstored > 0 {
 		fmt.Fprintf(&b, "; %d %s not stored (inputs changed while running)", s.Unstored, plural(s.Unstored, "result", "results"))
 	}
