@@ -50,8 +50,8 @@ type Summary struct {
 	// uploads that failed (a warning, never a failed build).
 	RemoteHits, Uploads, RemoteFailures int
 	Downloaded, Uploaded                int64
-	Failures                                                            []*Failure
-	Interrupted                                                         bool
+	Failures                            []*Failure
+	Interrupted                         bool
 }
 
 // Failure is one step that did not succeed.
