@@ -58,17 +58,18 @@ func (r *diskRemote) Fetch(ctx context.Context, k cache.Key) (int64, error) {
 	return copyResult(r.far, r.local, k)
 }
 
-func (r *diskRemote) Upload(ctx context.Context, res *cache.Result) (int64, error) {
+func (r *diskRemote) Upload(ctx context.Context, res *cache.Result) (bool, int64, error) {
 	if r.fail != nil {
-		return 0, r.fail
+		return false, 0, r.fail
 	}
 	if _, err := r.far.PeekResult(res.Key); err == nil {
-		return 0, nil
+		return false, 0, nil
 	}
 	r.mu.Lock()
 	r.puts++
 	r.mu.Unlock()
-	return copyResult(r.local, r.far, res.Key)
+	n, err := copyResult(r.local, r.far, res.Key)
+	return err == nil, n, err
 }
 
 // PeekResult is the plan's look-up: the local cache, then a summary of the

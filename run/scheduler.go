@@ -88,8 +88,9 @@ type Remote interface {
 	// and says how many bytes it downloaded.
 	Fetch(ctx context.Context, k cache.Key) (int64, error)
 	// Upload sends res (its blobs from the local store) to the remote
-	// unless the remote has it, and says how many bytes it sent.
-	Upload(ctx context.Context, res *cache.Result) (int64, error)
+	// unless the remote has it, and says whether it sent it and how many
+	// bytes of blobs the remote lacked.
+	Upload(ctx context.Context, res *cache.Result) (sent bool, n int64, err error)
 }
 
 type remoteCounts struct {
@@ -464,14 +465,14 @@ func (a *Applier) upload(res *cache.Result) {
 		defer a.uploads.Done()
 		a.uploadSem <- struct{}{}
 		defer func() { <-a.uploadSem }()
-		n, err := a.Remote.Upload(a.uploadCtx, res)
+		sent, n, err := a.Remote.Upload(a.uploadCtx, res)
 		a.remoteMu.Lock()
 		defer a.remoteMu.Unlock()
 		if err != nil {
 			a.remote.failures++
 			return
 		}
-		if n > 0 {
+		if sent {
 			a.remote.uploads++
 			a.remote.uploaded += n
 		}
