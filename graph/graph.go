@@ -86,3 +86,12 @@ func (n *Node) ToolNames() []string {
 
 // Effect is what the step leaves outside the cache, or "".
 func (n *Node) Effect() string { return n.Kind.Effect() }
+
+// FromCache reports whether the step's result may come from a cache: it
+// leaves no effect, or one its kind recreates from the result (an image,
+// loaded from its archive). A pushed manifest or a machine is never
+// assumed from any cache, local or remote.
+func (n *Node) FromCache() bool {
+	sh, ok := n.Kind.(steps.Shareable)
+	return n.Effect() == "" || (ok && sh.Shareable())
+}

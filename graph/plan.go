@@ -424,7 +424,7 @@ func recreates(n *Node, values map[string]string) string {
 }
 
 func (pl *Planner) peekUnlessEffect(n *Node, k cache.Key) *cache.Result {
-	if sh, ok := n.Kind.(steps.Shareable); n.Effect() != "" && !(ok && sh.Shareable()) {
+	if !n.FromCache() {
 		return nil
 	}
 	return pl.peek(k)

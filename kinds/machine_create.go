@@ -54,6 +54,9 @@ func (machineCreateKind) Outputs(step string, spec any) []string { return nil }
 // Replaces tells the planner that a new key replaces the existing machine.
 func (machineCreateKind) Replaces() bool { return true }
 
+// HostOnly: the machine runs here; a CI job warming the cache skips it.
+func (machineCreateKind) HostOnly() bool { return true }
+
 // Programs: the machine runs on the smolvm that made it, so its binary
 // enters the key (and a new smolvm replaces the machine).
 func (machineCreateKind) Programs(spec any) []steps.Program {

@@ -279,7 +279,9 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 	} else if err != nil {
 		return fail(fmt.Errorf("storing result: %w", err))
 	}
-	a.upload(res)
+	if n.FromCache() {
+		a.upload(res)
+	}
 	return o
 }
 

@@ -53,6 +53,13 @@ type Shareable interface {
 	Shareable() bool
 }
 
+// A HostOnly kind's effect lives on the host that applies it (a smolvm
+// machine): no cache can carry it, and 'bottle cache warm', which CI runs,
+// skips the step.
+type HostOnly interface {
+	HostOnly() bool
+}
+
 // A Recreator is a Shareable kind that says, for the plan, how a restore
 // brings back an effect that went away (--refresh found it missing).
 type Recreator interface {
