@@ -61,12 +61,20 @@ EXAMPLES
 			if jobsSet && *jobs < 1 {
 				return usageErr("-j %d: give the number of steps to run at once, at least 1 (leave -j out for the default)", *jobs)
 			}
-			return a.apply(ctx, args, *yes, *jobs, *keepGoing, *refresh, replace)
+			return a.apply(ctx, args, applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace})
 		},
 	}
 }
 
-func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keepGoing, refresh bool, replace []string) error {
+// applyOpts are apply's flags; warm is 'bottle cache warm'.
+type applyOpts struct {
+	yes, keepGoing, refresh, warm bool
+	jobs                          int
+	replace                       []string
+}
+
+func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
+	yes, jobs, keepGoing, refresh, replace := o.yes, o.jobs, o.keepGoing, o.refresh, o.replace
 	root, err := a.workspaceDir()
 	if err != nil {
 		return err
@@ -107,8 +115,23 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 			return usageErr("--replace %s: no such step", r)
 		}
 	}
+	rc, err := a.useRemote(ctx, ws, pl, a.remoteWrite || o.warm)
+	if err != nil {
+		return err
+	}
+	if o.warm {
+		if rc == nil {
+			return usageErr("cache warm writes the remote cache: give --remote-cache oci://HOST/REPO or settings.remote_cache")
+		}
+		if args, err = a.warmTargets(ws.g, args); err != nil {
+			return err
+		}
+	}
 	plan, err := pl.Plan(args)
 	if err != nil {
+		return err
+	}
+	if err := rc.Err(); err != nil {
 		return err
 	}
 	if err := ws.saveIndex(); err != nil {
@@ -122,6 +145,9 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	a.printPlan(a.stdout, plan)
 	if !plan.HasChanges() {
 		fmt.Fprintln(a.stdout, "Nothing to do.")
+		if o.warm {
+			return a.pushResults(ctx, ws, rc, plan)
+		}
 		return nil
 	}
 	if saved == nil && !yes {
@@ -151,6 +177,9 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 	// Apply reads results through the writable cache, which also marks
 	// them used for prune's LRU order.
 	pl.Cache = store
+	if rc != nil {
+		rc.apply(pl, store)
+	}
 	// A stopped step gets a grace period between SIGTERM and SIGKILL;
 	// BOTTLE_KILL_GRACE (e.g. "30s") changes it, a second Ctrl-C cuts it short.
 	grace := 5 * time.Second
@@ -170,7 +199,10 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 		Runtime:  rt,
 		Reporter: progress,
 		Hold:     hold,
-		Options:  run.Options{Jobs: jobs, KeepGoing: keepGoing},
+		Options:  run.Options{Jobs: jobs, KeepGoing: keepGoing, Upload: rc != nil && (a.remoteWrite || o.warm)},
+	}
+	if rc != nil {
+		ap.Remote = rc
 	}
 	fmt.Fprintln(a.stderr)
 	start := time.Now()
@@ -198,6 +230,12 @@ func (a *app) apply(ctx context.Context, args []string, yes bool, jobs int, keep
 			return exitError(1)
 		}
 		return runErr
+	}
+	if err := rc.Err(); err != nil {
+		return err
+	}
+	if o.warm {
+		return a.pushResults(ctx, ws, rc, plan)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -47,7 +48,7 @@ func (a *app) cacheCmd() *ffcli.Command {
 	}
 	return &ffcli.Command{
 		Name:       "cache",
-		ShortUsage: "bottle cache <stats|prune|verify> [flags]",
+		ShortUsage: "bottle cache <stats|prune|verify|push|pull|warm> [flags]",
 		ShortHelp:  "inspect, shrink or check the cache",
 		LongHelp: strings.TrimSpace(`
 The cache keeps blobs by digest and step results by key. One cache may serve
@@ -61,9 +62,9 @@ EXAMPLES
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
-				return usageErr("unknown cache command %q: use stats, prune or verify", args[0])
+				return usageErr("unknown cache command %q: use stats, prune, verify, push, pull or warm", args[0])
 			}
-			return usageErr("bottle cache needs a command: stats, prune or verify")
+			return usageErr("bottle cache needs a command: stats, prune, verify, push, pull or warm")
 		},
 		Subcommands: []*ffcli.Command{
 			{
@@ -180,6 +181,129 @@ EXAMPLES
 					return exitError(1)
 				},
 			},
+			a.cachePushCmd(),
+			a.cachePullCmd(),
+			a.cacheWarmCmd(),
+		},
+	}
+}
+
+// remoteWorkspace opens the workspace and the remote cache for push and
+// pull, which need both.
+func (a *app) remoteWorkspace(ctx context.Context, what string) (*pipeline, *graph.Planner, *remoteCache, error) {
+	ws, err := a.openWorkspace()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pl := ws.planner(nil)
+	if a.remoteURL(ws.g.Config.Settings.RemoteCache) == "" {
+		ws.state.Close()
+		return nil, nil, nil, usageErr("cache %s needs a remote cache: give --remote-cache oci://HOST/REPO or settings.remote_cache", what)
+	}
+	local := pl.Cache
+	rc, err := a.openRemote(ctx, a.remoteURL(ws.g.Config.Settings.RemoteCache), local, what == "push")
+	if err != nil {
+		ws.state.Close()
+		return nil, nil, nil, err
+	}
+	return ws, pl, rc, nil
+}
+
+func (a *app) cachePushCmd() *ffcli.Command {
+	fs := a.flagSet("cache push")
+	return &ffcli.Command{
+		Name:       "push",
+		ShortUsage: "bottle cache push [flags] [STEP...]",
+		ShortHelp:  "upload this workspace's results that the remote cache lacks",
+		LongHelp: strings.TrimSpace(`
+Push uploads the applied result of each step (all steps, or the STEPs named
+and what they need) to the remote cache, unless the remote has it: one
+manifest look-up per result, and only the blobs the registry lacks. Steps
+whose effect no cache carries (a pushed manifest, a machine) are left out.
+Runs nothing; a step that is not up to date here is named and skipped.
+
+EXAMPLES
+  bottle --remote-cache oci://registry.example.com/team/bottle cache push
+  BOTTLE_CACHE_SIGNING_KEY=... bottle cache push image`),
+		FlagSet: fs,
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			ws, pl, rc, err := a.remoteWorkspace(ctx, "push")
+			if err != nil {
+				return err
+			}
+			defer ws.state.Close()
+			plan, err := pl.Plan(args)
+			if err != nil {
+				return err
+			}
+			return a.pushResults(ctx, ws, rc, plan)
+		},
+	}
+}
+
+func (a *app) cachePullCmd() *ffcli.Command {
+	fs := a.flagSet("cache pull")
+	return &ffcli.Command{
+		Name:       "pull",
+		ShortUsage: "bottle cache pull [flags] [STEP...]",
+		ShortHelp:  "fetch the results the local cache lacks from the remote cache",
+		LongHelp: strings.TrimSpace(`
+Pull plans (all steps, or the STEPs named and what they need), and fetches
+into the local cache every result the plan finds only in the remote cache,
+verifying every blob. The workspace is not touched: the next apply
+restores from the local cache, also offline.
+
+EXAMPLES
+  bottle --remote-cache oci://registry.example.com/team/bottle cache pull
+  bottle cache pull pack && bottle --offline apply`),
+		FlagSet: fs,
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			ws, pl, rc, err := a.remoteWorkspace(ctx, "pull")
+			if err != nil {
+				return err
+			}
+			defer ws.state.Close()
+			pl.Cache, pl.Lookups = rc, remoteLookups
+			plan, err := pl.Plan(args)
+			if err != nil {
+				return err
+			}
+			if err := rc.Err(); err != nil {
+				return err
+			}
+			return a.pullResults(ctx, ws, rc, plan)
+		},
+	}
+}
+
+func (a *app) cacheWarmCmd() *ffcli.Command {
+	fs := a.flagSet("cache warm")
+	jobs := fs.Int("j", 0, "run up to `N` steps at once (default: settings.jobs, else the number of CPUs)")
+	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
+	return &ffcli.Command{
+		Name:       "warm",
+		ShortUsage: "bottle cache warm [flags] [STEP...]",
+		ShortHelp:  "what CI runs: apply without asking and fill the remote cache",
+		LongHelp: strings.TrimSpace(`
+Warm applies (all steps, or the STEPs named and what they need) without
+asking, restoring what the remote cache has and uploading the result of
+every step that ran; then it uploads every other result the remote lacks.
+Steps whose effect lives only on the host that applies them
+(machine.create), and the steps after them, are skipped and named.
+A warm rerun that finds everything in the remote uploads no blob.
+
+EXAMPLES
+  bottle --remote-cache oci://ghcr.io/acme/bottle-cache cache warm
+  BOTTLE_REMOTE_CACHE=oci://registry.example.com/team/bottle bottle cache warm image`),
+		FlagSet: fs,
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			if *jobs < 0 {
+				return usageErr("-j %d: give the number of steps to run at once, at least 1", *jobs)
+			}
+			return a.apply(ctx, args, applyOpts{yes: true, jobs: *jobs, keepGoing: *keepGoing, warm: true})
 		},
 	}
 }

@@ -53,8 +53,15 @@ EXAMPLES
 			if *refresh {
 				pl.Outside = &outside{ctx: ctx, rt: &kinds.Runtime{}}
 			}
+			rc, err := a.useRemote(ctx, ws, pl, false)
+			if err != nil {
+				return err
+			}
 			plan, err := pl.Plan(args)
 			if err != nil {
+				return err
+			}
+			if err := rc.Err(); err != nil {
 				return err
 			}
 			if err := ws.saveIndex(); err != nil {
