@@ -166,9 +166,31 @@ func (c *Disk) PutFile(path string) (Digest, int64, error) {
 	return d, n, nil
 }
 
+// PutVerified stores exactly size bytes read from r as blob want, verifying
+// them while they are copied: content that is longer, shorter or hashes to
+// anything else is refused with an error that wraps ErrMiss (a
+// *CorruptError for the wrong bytes) and nothing is stored. The remote
+// cache fills the local one through it, so a blob is visible in the CAS
+// only once it is known to be right. A blob already present is kept.
+func (c *Disk) PutVerified(r io.Reader, want Digest, size int64) error {
+	if c.readOnly {
+		return fmt.Errorf("storing blob %s: %w", want.Short(), ErrReadOnly)
+	}
+	if _, _, err := c.putBlobAs(r, size, &want); err != nil {
+		return fmt.Errorf("storing blob %s: %w", want.Short(), err)
+	}
+	return nil
+}
+
 // putBlob stores what r yields. If want >= 0 the content must be exactly
 // that long (a file that changes while it is copied is refused).
 func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error) {
+	return c.putBlobAs(r, want, nil)
+}
+
+// putBlobAs is putBlob that, given expect, refuses content with any other
+// digest before it becomes visible.
+func (c *Disk) putBlobAs(r io.Reader, want int64, expect *Digest) (d Digest, size int64, err error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	if c.readOnly {
@@ -198,9 +220,12 @@ func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error
 	size = int64(n)
 	if whole {
 		if want >= 0 && size != want {
-			return Digest{}, 0, fmt.Errorf("size changed while reading: want %d bytes, got %d", want, size)
+			return Digest{}, 0, sizeError(expect, "reading", want, size)
 		}
 		h.Sum(d[:0])
+		if expect != nil && d != *expect {
+			return Digest{}, 0, &CorruptError{Digest: *expect, Got: d}
+		}
 		c.recordBlob(d)
 		if c.blobPresent(d, size) {
 			return d, size, nil
@@ -222,9 +247,12 @@ func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error
 			return Digest{}, 0, err
 		}
 		if want >= 0 && size != want {
-			return Digest{}, 0, fmt.Errorf("size changed while copying: want %d bytes, got %d", want, size)
+			return Digest{}, 0, sizeError(expect, "copying", want, size)
 		}
 		h.Sum(d[:0])
+		if expect != nil && d != *expect {
+			return Digest{}, 0, &CorruptError{Digest: *expect, Got: d}
+		}
 		c.recordBlob(d)
 		if c.blobPresent(d, size) {
 			return d, size, nil // another writer was first; the deferred Abort removes ours
@@ -241,6 +269,16 @@ func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error
 		return Digest{}, 0, err
 	}
 	return d, size, nil
+}
+
+// sizeError is content of the wrong length: a file that changed while it
+// was copied, or (when the digest was expected) content that is not the
+// blob, which is a miss.
+func sizeError(expect *Digest, while string, want, got int64) error {
+	if expect != nil {
+		return miss("got %d bytes, want %d", got, want)
+	}
+	return fmt.Errorf("size changed while %s: want %d bytes, got %d", while, want, got)
 }
 
 // blobPresent reports whether blob d exists with the given size. A present
