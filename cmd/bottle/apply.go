@@ -146,7 +146,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	if !plan.HasChanges() {
 		fmt.Fprintln(a.stdout, "Nothing to do.")
 		if o.warm {
-			return a.pushResults(ctx, ws, rc, plan)
+			return a.pushResults(ctx, ws, rc, plan, true)
 		}
 		return nil
 	}
@@ -235,7 +235,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		return err
 	}
 	if o.warm {
-		return a.pushResults(ctx, ws, rc, plan)
+		return a.pushResults(ctx, ws, rc, plan, true)
 	}
 	return nil
 }

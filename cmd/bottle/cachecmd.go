@@ -237,7 +237,7 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			return a.pushResults(ctx, ws, rc, plan)
+			return a.pushResults(ctx, ws, rc, plan, false)
 		},
 	}
 }

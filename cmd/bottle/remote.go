@@ -91,7 +91,7 @@ func (r *remoteCache) fail(err error) {
 		if r.strict {
 			return
 		}
-		fmt.Fprintf(r.stderr, "warning: remote cache %s: %v; continuing with the local cache only\n", r.c.URL(), err)
+		fmt.Fprintf(r.stderr, "warning: %v; continuing with the local cache only\n", err)
 	})
 }
 
@@ -103,7 +103,7 @@ func (r *remoteCache) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed != nil {
-		return fmt.Errorf("remote cache %s: %w (--remote-cache-strict)", r.c.URL(), r.failed)
+		return fmt.Errorf("%w (and --remote-cache-strict makes that an error)", r.failed)
 	}
 	return nil
 }
@@ -243,8 +243,10 @@ func (a *app) warmTargets(g *graph.Graph, targets []string) ([]string, error) {
 
 // pushResults uploads the current result of every step of plan that the
 // remote lacks (cache push, and the end of cache warm). A result whose
-// effect no cache carries (a pushed manifest) is left out.
-func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, plan *graph.Plan) error {
+// effect no cache carries (a pushed manifest) is left out. applied says
+// the plan has just been applied: each step's result is then the one the
+// state records; otherwise only up-to-date steps have one.
+func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, plan *graph.Plan, applied bool) error {
 	disk, err := cache.Open(ws.cacheDir)
 	if err != nil {
 		return err
@@ -264,15 +266,11 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 			continue
 		}
 		st := ws.state.Steps[n.Name]
-		if sp.Status != graph.UpToDate && (st == nil || sp.Key != st.Key) {
+		if st == nil || (!applied && sp.Status != graph.UpToDate) {
 			notApplied = append(notApplied, n.Name)
 			continue
 		}
-		key := sp.Key
-		if st != nil {
-			key = st.Key
-		}
-		res, err := disk.PeekResult(key)
+		res, err := disk.PeekResult(st.Key)
 		if err != nil {
 			notApplied = append(notApplied, n.Name)
 			continue
