@@ -257,6 +257,7 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 		sent, there, fails int
 		bytes              int64
 		notApplied         []string
+		notLocal           []string
 		wg                 sync.WaitGroup
 	)
 	sem := make(chan struct{}, 4)
@@ -272,7 +273,7 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 		}
 		res, err := disk.PeekResult(st.Key)
 		if err != nil {
-			notApplied = append(notApplied, n.Name)
+			notLocal = append(notLocal, n.Name)
 			continue
 		}
 		wg.Add(1)
@@ -302,7 +303,10 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 	}
 	fmt.Fprintln(a.stdout, ".")
 	if len(notApplied) > 0 {
-		fmt.Fprintf(a.stdout, "Not uploaded (no applied result here; run bottle apply first): %s\n", strings.Join(notApplied, ", "))
+		fmt.Fprintf(a.stdout, "Not uploaded (not up to date here; run bottle apply first): %s\n", strings.Join(notApplied, ", "))
+	}
+	if len(notLocal) > 0 {
+		fmt.Fprintf(a.stdout, "Not uploaded (the result is no longer in the local cache %s): %s\n", ws.cacheDir, strings.Join(notLocal, ", "))
 	}
 	if fails > 0 && a.remoteStrict {
 		return exitError(1)
