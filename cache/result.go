@@ -27,6 +27,12 @@ type Result struct {
 	Duration time.Duration `json:"duration"`
 	Created  time.Time     `json:"created"`
 	KeyLines []string      `json:"key_lines,omitempty"` // the readable lines hashed into Key
+
+	// Location names the values that say where the step put what it made
+	// rather than what it made (image.push's "ref", which holds the
+	// registry's host), as the kind declares them (steps.Locator). Digest
+	// leaves them out.
+	Location []string `json:"location,omitempty"`
 }
 
 // A File is one captured output: a regular file (Digest names its blob), a
@@ -67,6 +73,10 @@ func (f *File) UnmarshalJSON(b []byte) error {
 // Digest is the identity of what the step produced: its files and values, not
 // its log, timing or key. Downstream keys use it, which gives early cutoff: a
 // rerun that produces the same bytes gives the same result digest.
+//
+// Values named in Location are left out: downstream keys see what a step
+// made, not where it put it. A push of one image to a laptop's own registry
+// and to CI's gives one digest, so the steps after it share their results.
 func (r *Result) Digest() Digest {
 	h := sha256.New()
 	files := append([]File(nil), r.Files...)
@@ -82,6 +92,9 @@ func (r *Result) Digest() Digest {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Values)) {
+		if slices.Contains(r.Location, k) {
+			continue
+		}
 		fmt.Fprintf(h, "value %q %q\n", k, r.Values[k])
 	}
 	var d Digest

@@ -9,7 +9,6 @@ import (
 
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/internal/atomicfile"
-	"github.com/bottle-build/bottle/kinds"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -49,10 +48,8 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			pl := ws.planner(nil)
-			if *refresh {
-				pl.Outside = &outside{ctx: ctx, rt: &kinds.Runtime{}}
-			}
+			pl := ws.planner(ctx, nil, nil)
+			pl.Refresh = *refresh
 			plan, err := pl.Plan(args)
 			if err != nil {
 				return err
