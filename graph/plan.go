@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -415,7 +416,31 @@ func (pl *Planner) peekUnlessEffect(sp *StepPlan) *cache.Result {
 	if p := sp.keyIn.Platform; p == PlatformUnreachable || p == PlatformNotAsked {
 		return nil
 	}
-	return pl.peek(sp.Key)
+	res := pl.peek(sp.Key)
+	if res != nil && !locationsDeclared(n, res) {
+		return nil
+	}
+	return res
+}
+
+// locationsDeclared reports whether the values res leaves out of its digest
+// as locations are exactly those n's kind declares (steps.Locator). A cache
+// entry is data from outside: one that hid another value from the keys
+// after it is not restored.
+func locationsDeclared(n *Node, res *cache.Result) bool {
+	var want []string
+	if l, ok := n.Kind.(steps.Locator); ok {
+		want = l.LocationValues()
+	}
+	if len(res.Location) != len(want) {
+		return false
+	}
+	for _, v := range res.Location {
+		if !slices.Contains(want, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (pl *Planner) peek(k cache.Key) *cache.Result {

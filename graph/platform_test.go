@@ -187,3 +187,61 @@ func TestEnginePlatformKeepsAppliedBuildUpToDate(t *testing.T) {
 		t.Errorf("applied on amd64, planned on arm64: %s (%s), want run", sp.Status, sp.Reason)
 	}
 }
+
+// TestPlatformChangeExplained: a build planned on another engine's platform
+// says so, in a few words, as one change.
+func TestPlatformChangeExplained(t *testing.T) {
+	root := writeTree(t, buildTree(``))
+	_, amd := planOn(t, root, nil, &engine{platform: "linux/amd64"}, noCache{})
+	_, arm := planOn(t, root, nil, &engine{platform: "linux/arm64"}, noCache{})
+	cs := DiffKeyLines(amd.Step("build").KeyLines(), arm.Step("build").KeyLines())
+	if got, want := Summarize(cs), "engine platform changed"; got != want {
+		t.Errorf("amd64 to arm64: %q, want %q", got, want)
+	}
+	// A key made before the engine's platform entered keys.
+	var old []string
+	for _, l := range amd.Step("build").KeyLines() {
+		if !strings.HasPrefix(l, "platform ") {
+			old = append(old, l)
+		}
+	}
+	if got, want := Summarize(DiffKeyLines(old, amd.Step("build").KeyLines())), "engine platform added"; got != want {
+		t.Errorf("from a key without a platform: %q, want %q", got, want)
+	}
+}
+
+// TestUndeclaredLocationNotRestored: a cached result that names as a
+// location a value its kind does not (so the keys after it would not see
+// that value) is not restored: the step runs.
+func TestUndeclaredLocationNotRestored(t *testing.T) {
+	root := writeTree(t, map[string]string{"bottle.toml": `
+[steps.up]
+kind = "shareable"
+name = "x"
+`})
+	for _, tt := range []struct {
+		location []string
+		want     Status
+	}{
+		{nil, Restore},
+		{[]string{"id"}, Run},
+	} {
+		store := mapCache{}
+		pl, err := newPlanner(t, LoadOptions{Root: root, Kinds: effectKinds}, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pl.Plan(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := p.Step("up").Key
+		store[k] = &cache.Result{Key: k, Step: "up", Kind: "shareable", Values: map[string]string{"id": "v1"}, Location: tt.location}
+		if p, err = pl.Plan(nil); err != nil {
+			t.Fatal(err)
+		}
+		if sp := p.Step("up"); sp.Status != tt.want {
+			t.Errorf("cached result with location %q: %s (%s), want %s", tt.location, sp.Status, sp.Reason, tt.want)
+		}
+	}
+}
