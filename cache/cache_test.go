@@ -414,3 +414,34 @@ func TestResultDigestIgnoresLogAndTime(t *testing.T) {
 		t.Error("a value did not change the result digest")
 	}
 }
+
+// TestResultDigestIgnoresLocation: the values a result names as locations
+// (where a push put the image) do not enter its digest; every other value
+// still does, and so does a location value once it is not named.
+func TestResultDigestIgnoresLocation(t *testing.T) {
+	push := func(digest, ref string) *Result {
+		return &Result{
+			Values:   map[string]string{"digest": digest, "ref": ref},
+			Location: []string{"ref"},
+		}
+	}
+	laptop := push("sha256:aa", "localhost:5000/app@sha256:aa")
+	ci := push("sha256:aa", "registry.example.com/team/app@sha256:aa")
+	if laptop.Digest() != ci.Digest() {
+		t.Error("pushing one image to two registries gave two result digests")
+	}
+	if other := push("sha256:bb", "localhost:5000/app@sha256:bb"); other.Digest() == laptop.Digest() {
+		t.Error("another image digest gave the same result digest")
+	}
+	unnamed := *ci
+	unnamed.Location = nil
+	if unnamed.Digest() == laptop.Digest() || unnamed.Digest() == ci.Digest() {
+		t.Error("a value not named as a location was left out of the digest")
+	}
+	// A location value that is not there changes nothing.
+	extra := *laptop
+	extra.Location = []string{"ref", "mirror"}
+	if extra.Digest() != laptop.Digest() {
+		t.Error("naming a missing value as a location changed the digest")
+	}
+}

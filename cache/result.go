@@ -28,6 +28,12 @@ type Result struct {
 	Created  time.Time     `json:"created"`
 	KeyLines []string      `json:"key_lines,omitempty"` // the readable lines hashed into Key
 
+	// Location names the values that say where the step put what it made
+	// rather than what it made (image.push's "ref", which holds the
+	// registry's host), as the kind declares them (steps.Locator). Digest
+	// leaves them out.
+	Location []string `json:"location,omitempty"`
+
 	// Remote is set on a result that a remote cache described without
 	// downloading it (planning): Files is then empty, and Digest and Size
 	// answer from what the remote said. Apply fetches it before restoring.
@@ -79,6 +85,10 @@ func (f *File) UnmarshalJSON(b []byte) error {
 // Digest is the identity of what the step produced: its files and values, not
 // its log, timing or key. Downstream keys use it, which gives early cutoff: a
 // rerun that produces the same bytes gives the same result digest.
+//
+// Values named in Location are left out: downstream keys see what a step
+// made, not where it put it. A push of one image to a laptop's own registry
+// and to CI's gives one digest, so the steps after it share their results.
 func (r *Result) Digest() Digest {
 	if r.Remote != nil {
 		return r.Remote.Digest
@@ -97,6 +107,9 @@ func (r *Result) Digest() Digest {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Values)) {
+		if slices.Contains(r.Location, k) {
+			continue
+		}
 		fmt.Fprintf(h, "value %q %q\n", k, r.Values[k])
 	}
 	var d Digest

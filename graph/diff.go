@@ -12,7 +12,7 @@ import (
 
 // Change is one difference between two sets of key lines.
 type Change struct {
-	Part string `json:"part"` // "file", "field", "env", "secret", "tool", "dep", "kind", "schema"
+	Part string `json:"part"` // "file", "field", "env", "secret", "tool", "platform", "dep", "kind", "schema"
 	Name string `json:"name"` // path, field name, variable, tool or step
 	How  string `json:"how"`  // "added", "removed", "modified"
 }
@@ -51,6 +51,11 @@ func (c Change) String() string {
 		return "need " + c.Name + " " + c.How
 	case "kind", "schema":
 		return c.Part + " version changed"
+	case "platform":
+		if c.How == "modified" {
+			return "engine platform changed"
+		}
+		return "engine platform " + c.How
 	default:
 		if c.How == "modified" {
 			return c.Part + " " + c.Name + " changed"
@@ -74,6 +79,8 @@ func splitLine(line string) (part, name, value string) {
 		return "file", name, part + " " + value
 	case "bottle-key":
 		return "schema", "", rest
+	case "platform":
+		return "platform", "", rest
 	}
 	name, value, _ = strings.Cut(rest, " ")
 	return part, name, value
@@ -105,7 +112,7 @@ func DiffKeyLines(old, new []string) []Change {
 			cs = append(cs, Change{e.part, e.name, "removed"})
 		}
 	}
-	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "secret": 5, "tool": 6, "dep": 7}
+	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "secret": 5, "tool": 6, "platform": 7, "dep": 8}
 	sort.Slice(cs, func(i, j int) bool {
 		if rank[cs[i].Part] != rank[cs[j].Part] {
 			return rank[cs[i].Part] < rank[cs[j].Part]

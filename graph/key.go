@@ -26,6 +26,7 @@ import (
 //	env GOFLAGS 9f86d081…
 //	secret NPM_TOKEN
 //	tool go 5e884898…
+//	platform linux/arm64
 //	dep gen 2c26b46b…
 //
 // BOTTLE_DEBUG=hash prints every line hashed; explain diffs these lines
@@ -38,6 +39,9 @@ type KeyInput struct {
 	Env     func(string) (string, bool)
 	Tools   map[string]cache.Digest // tool name → digest of its binary
 	Deps    map[string]cache.Digest // need name → digest of its result
+	// Platform is the engine's OS/architecture for a step that takes its
+	// platform from the engine (steps.PlatformKeyed), else "".
+	Platform string
 }
 
 // KeyLines returns the lines whose hash is the node's key.
@@ -101,6 +105,12 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	}
 	for _, t := range n.ToolNames() {
 		line("tool %s %s", t, in.Tools[t])
+	}
+	// The engine's platform, for a step whose spec leaves it to the engine:
+	// the same Dockerfile builds another image on an arm64 laptop than on
+	// an amd64 CI runner.
+	if in.Platform != "" {
+		line("platform %s", in.Platform)
 	}
 	for _, d := range n.Needs {
 		line("dep %s %s", d.Name, in.Deps[d.Name])

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,7 +50,21 @@ type Outside interface {
 	// image in the engine, the manifest in the registry, the machine
 	// (plan and apply --refresh).
 	EffectExists(kind, key string, values map[string]string) (bool, error)
+	// Platform reports the OS and architecture ("linux/arm64") of the
+	// engine that runs steps of kind, for a kind whose results depend on
+	// it (steps.PlatformKeyed): the Docker engine's for image.build. It is
+	// asked for each such step, so it keeps the engine's answer for the
+	// run; it only reads.
+	Platform(kind string) (string, error)
 }
+
+// The platform line of a key when the engine could not say (an error of
+// Outside.Platform, or no Outside). The step then never takes a result
+// from the cache: it runs, and apply reports the engine's own error.
+const (
+	PlatformUnreachable = "engine-unreachable"
+	PlatformNotAsked    = "engine-not-asked"
+)
 
 // Planner computes plans. It holds no runner and no writable cache.
 type Planner struct {
@@ -63,12 +78,17 @@ type Planner struct {
 	// Debug, when set, receives every key line hashed (BOTTLE_DEBUG=hash).
 	Debug io.Writer
 	// Outside is asked what planning cannot see for itself; nil (the
-	// default) asks nothing, and planning then contacts nothing.
+	// default) asks nothing, and planning then contacts nothing. Planning
+	// asks it the engine's platform for a step that takes it from there
+	// (steps.PlatformKeyed), and whether effects exist only with Refresh.
 	Outside Outside
 	// Lookups, above 1, decides up to that many independent steps at once,
 	// for a Cache whose look-ups are round trips (a remote cache). Cache,
 	// Outside and Debug must then be safe for concurrent use.
 	Lookups int
+	// Refresh asks Outside whether each applied effect still exists
+	// (--refresh).
+	Refresh bool
 }
 
 // StepPlan is the decision for one step.
@@ -303,11 +323,12 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 		deps[d.Name] = digest
 	}
 	sp.keyIn = &KeyInput{
-		Vars:    pl.Graph.Config.Vars,
-		Sources: sp.Sources,
-		Env:     pl.getenv,
-		Tools:   tools,
-		Deps:    deps,
+		Vars:     pl.Graph.Config.Vars,
+		Sources:  sp.Sources,
+		Env:      pl.getenv,
+		Tools:    tools,
+		Deps:     deps,
+		Platform: pl.platform(n),
 	}
 	key, err := n.Key(sp.keyIn)
 	if err != nil {
@@ -334,7 +355,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 	}
 	if prev != nil && prev.Key == sp.Key {
 		why, ok := pl.intact(prev, outputs)
-		if ok && n.Effect() != "" && pl.Outside != nil {
+		if ok && n.Effect() != "" && pl.Refresh && pl.Outside != nil {
 			exists, err := pl.Outside.EffectExists(n.Kind.Name(), prev.Key.String(), prev.Values)
 			if err != nil {
 				return nil, fmt.Errorf("step %s: checking its %s: %w", n.Name, n.Effect(), err)
@@ -343,7 +364,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 				// The effect went away behind bottle's back. A kind that
 				// recreates it from its cached result (an image, from its
 				// archive) restores; any other runs again.
-				if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
+				if res := pl.peekUnlessEffect(sp); res != nil {
 					sp.Status, sp.Reason, sp.Cached = Restore, recreates(n, res.Values), res
 					sp.ResultDigest, sp.Values = res.Digest(), res.Values
 					return sp, nil
@@ -361,7 +382,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 			sp.ResultDigest, sp.Values = prev.Result, prev.Values
 			return sp, nil
 		}
-		if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
+		if res := pl.peekUnlessEffect(sp); res != nil {
 			sp.Status, sp.Reason, sp.Cached = Restore, why, res
 			sp.ResultDigest, sp.Values = res.Digest(), res.Values
 			return sp, nil
@@ -377,7 +398,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 	// An effect (an image in the engine, a manifest in a registry, a machine)
 	// is never taken from the cache: a result recorded elsewhere says
 	// nothing about this host.
-	if res := pl.peekUnlessEffect(n, sp.Key); res != nil {
+	if res := pl.peekUnlessEffect(sp); res != nil {
 		sp.Status, sp.Cached = Restore, res
 		sp.ResultDigest, sp.Values = res.Digest(), res.Values
 		switch {
@@ -423,11 +444,62 @@ func recreates(n *Node, values map[string]string) string {
 	return n.Effect() + " missing; recreated from the cached result"
 }
 
-func (pl *Planner) peekUnlessEffect(n *Node, k cache.Key) *cache.Result {
+// platform is the engine's platform for a step that takes its platform
+// from there, or "" for any other step.
+func (pl *Planner) platform(n *Node) string {
+	pk, ok := n.Kind.(steps.PlatformKeyed)
+	if !ok || !pk.EnginePlatform(n.StaticSpec) {
+		return ""
+	}
+	if pl.Outside == nil {
+		return PlatformNotAsked
+	}
+	p, err := pl.Outside.Platform(n.Kind.Name())
+	if err != nil || p == "" {
+		// Not a plan error: planning works without an engine, and apply
+		// says clearly that it cannot reach one.
+		return PlatformUnreachable
+	}
+	return p
+}
+
+// peekUnlessEffect looks the step's key up in the cache, unless the step
+// has an effect no cached result recreates, or its key holds a platform the
+// engine did not tell: a result stored under such a key was built for
+// whichever engine answered at apply.
+func (pl *Planner) peekUnlessEffect(sp *StepPlan) *cache.Result {
+	n := sp.Node
 	if !n.FromCache() {
 		return nil
 	}
-	return pl.peek(k)
+	if p := sp.keyIn.Platform; p == PlatformUnreachable || p == PlatformNotAsked {
+		return nil
+	}
+	res := pl.peek(sp.Key)
+	if res != nil && !locationsDeclared(n, res) {
+		return nil
+	}
+	return res
+}
+
+// locationsDeclared reports whether the values res leaves out of its digest
+// as locations are exactly those n's kind declares (steps.Locator). A cache
+// entry is data from outside: one that hid another value from the keys
+// after it is not restored.
+func locationsDeclared(n *Node, res *cache.Result) bool {
+	var want []string
+	if l, ok := n.Kind.(steps.Locator); ok {
+		want = l.LocationValues()
+	}
+	if len(res.Location) != len(want) {
+		return false
+	}
+	for _, v := range res.Location {
+		if !slices.Contains(want, v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (pl *Planner) peek(k cache.Key) *cache.Result {

@@ -74,6 +74,11 @@ func (g *gone) EffectExists(kind, key string, values map[string]string) (bool, e
 	return false, nil
 }
 
+func (g *gone) Platform(kind string) (string, error) {
+	g.asked = append(g.asked, "platform of "+kind)
+	return "linux/amd64", nil
+}
+
 // TestRefreshRestoresWhatItCan: with --refresh, an effect that went away is
 // restored when its kind recreates it from a cached result (the plan saying
 // why), and the step after it stays up to date since the restored result is
@@ -136,8 +141,13 @@ name = "${step.up.id}"
 			if p := plan(); p.Step("up").Status != UpToDate || p.Step("down").Status != UpToDate {
 				t.Fatalf("without --refresh: up %s, down %s; want both up to date", p.Step("up").Status, p.Step("down").Status)
 			}
+			// The port alone asks nothing of effects: only --refresh does.
 			out := &gone{}
 			pl.Outside = out
+			if p := plan(); p.Step("up").Status != UpToDate || len(out.asked) != 0 {
+				t.Fatalf("Outside without --refresh: up %s, asked %v; want up to date, nothing asked", p.Step("up").Status, out.asked)
+			}
+			pl.Refresh = true
 			p := plan()
 			if sp := p.Step("up"); sp.Status != tt.status || sp.Reason != tt.reason {
 				t.Errorf("up: %s (%s), want %s (%s)", sp.Status, sp.Reason, tt.status, tt.reason)

@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/client"
 )
@@ -44,6 +46,67 @@ func (rt *Runtime) Docker(ctx context.Context) (*client.Client, error) {
 		rt.docker.cli = cli
 	})
 	return rt.docker.cli, rt.docker.err
+}
+
+// enginePlatform is the Docker engine's platform, asked once per Runtime.
+type enginePlatform struct {
+	once     sync.Once
+	platform string
+	err      error
+}
+
+// platformTimeout bounds the look-up planning makes: an engine that does not
+// answer must not hold the plan.
+const platformTimeout = 10 * time.Second
+
+// EnginePlatform returns the OS and architecture of the Docker engine, as
+// "linux/amd64" (what a build without --platform builds for), asking the
+// engine once per Runtime (GET /info). It only reads.
+func (rt *Runtime) EnginePlatform(ctx context.Context) (string, error) {
+	rt.platform.once.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, platformTimeout)
+		defer cancel()
+		cli, err := rt.Docker(ctx)
+		if err != nil {
+			rt.platform.err = err
+			return
+		}
+		info, err := cli.Info(ctx)
+		if err != nil {
+			rt.platform.err = fmt.Errorf("asking the Docker engine at %s its platform: %w", dockerHost(), err)
+			return
+		}
+		if info.OSType == "" || info.Architecture == "" {
+			rt.platform.err = fmt.Errorf("the Docker engine at %s did not say its OS and architecture", dockerHost())
+			return
+		}
+		rt.platform.platform = NormalizePlatform(info.OSType, info.Architecture)
+	})
+	return rt.platform.platform, rt.platform.err
+}
+
+// NormalizePlatform spells an engine's OS and architecture the way image
+// platforms are spelled ("linux/amd64", "linux/arm64", "linux/arm/v7"):
+// engines report the kernel's machine name (x86_64, aarch64), so one
+// platform would otherwise have two spellings, and two keys.
+func NormalizePlatform(osType, arch string) string {
+	osType = strings.ToLower(strings.TrimSpace(osType))
+	arch = strings.ToLower(strings.TrimSpace(arch))
+	switch arch {
+	case "x86_64", "x86-64", "x64", "amd64":
+		arch = "amd64"
+	case "aarch64", "arm64", "arm64/v8", "armv8", "armv8l":
+		arch = "arm64"
+	case "armv7l", "armv7", "armhf", "arm", "arm/v7":
+		arch = "arm/v7"
+	case "armv6l", "armv6", "armel", "arm/v6":
+		arch = "arm/v6"
+	case "i386", "i486", "i586", "i686", "x86", "386":
+		arch = "386"
+	case "ppc64el":
+		arch = "ppc64le"
+	}
+	return osType + "/" + arch
 }
 
 // saveImage writes the images named (IDs or tags) as one docker-save

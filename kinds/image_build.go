@@ -85,6 +85,20 @@ func (imageBuildKind) Outputs(step string, spec any) []string {
 // archive, so it need not be built again.
 func (imageBuildKind) Shareable() bool { return true }
 
+// EnginePlatform: without "platform", the engine builds for its own OS and
+// architecture, so the same Dockerfile gives an arm64 image on a Mac's
+// Docker Desktop and an amd64 one on a CI runner: the key must tell them
+// apart. A named platform is in the key as a field already.
+func (imageBuildKind) EnginePlatform(spec any) bool {
+	return spec.(*ImageBuildSpec).Platform == ""
+}
+
+// Platform asks the Docker engine its platform, for the key of a build that
+// names none.
+func (imageBuildKind) Platform(ctx context.Context, rt *Runtime) (string, error) {
+	return rt.EnginePlatform(ctx)
+}
+
 // Recreates is the plan's reason when --refresh finds the image gone:
 // restoring the result loads it.
 func (imageBuildKind) Recreates(values map[string]string) string {
@@ -312,11 +326,13 @@ func (imageBuildKind) Exists(ctx context.Context, rt *Runtime, key string, value
 // image.build has an effect that --refresh looks for and a cached result
 // recreates by loading its archive.
 var (
-	_ Prober            = imageBuildKind{}
-	_ Restorer          = imageBuildKind{}
-	_ steps.Shareable   = imageBuildKind{}
-	_ steps.Recreator   = imageBuildKind{}
-	_ steps.InputFinder = imageBuildKind{}
+	_ Prober              = imageBuildKind{}
+	_ Restorer            = imageBuildKind{}
+	_ steps.Shareable     = imageBuildKind{}
+	_ steps.Recreator     = imageBuildKind{}
+	_ steps.InputFinder   = imageBuildKind{}
+	_ steps.PlatformKeyed = imageBuildKind{}
+	_ PlatformProber      = imageBuildKind{}
 )
 
 // RefuseSecrets: build secrets need BuildKit (RUN --mount=type=secret); the

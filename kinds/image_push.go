@@ -28,6 +28,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/steps"
 )
 
 func init() { register(imagePushKind{}) }
@@ -93,6 +94,12 @@ func (imagePushKind) Name() string      { return "image.push" }
 func (imagePushKind) Version() int      { return 1 }
 func (imagePushKind) NewSpec() any      { return new(ImagePushSpec) }
 func (imagePushKind) Results() []string { return []string{"digest", "ref"} }
+
+// LocationValues: "ref" names the registry the image went to, which differs
+// between machines pushing one image (a laptop's own registry, CI's);
+// "digest" is the image itself. A step that consumes the push (pack, with
+// "${step.push.ref}") is keyed on the digest, and still pulls from the ref.
+func (imagePushKind) LocationValues() []string { return []string{"ref"} }
 
 // Effect is the manifest left in the registry. An oci: target leaves no
 // effect beyond its layout folder, which is a declared output and so lives in
@@ -305,7 +312,10 @@ func (imagePushKind) Exists(ctx context.Context, rt *Runtime, key string, values
 	return true, nil
 }
 
-var _ Prober = imagePushKind{} // --refresh looks for the pushed manifest
+var (
+	_ Prober        = imagePushKind{} // --refresh looks for the pushed manifest
+	_ steps.Locator = imagePushKind{}
+)
 
 // RefuseSecrets: a push authenticates with the Docker config of the user
 // running bottle (DOCKER_CONFIG and its credential helpers), in process; no

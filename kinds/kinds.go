@@ -36,6 +36,15 @@ type Prober interface {
 	Exists(ctx context.Context, rt *Runtime, key string, values map[string]string) (bool, error)
 }
 
+// A PlatformProber is a steps.PlatformKeyed kind that asks its engine for
+// the platform it builds for when the spec names none (image.build: the
+// Docker engine's). Planning reaches it through cmd/bottle's Outside. It
+// only reads.
+type PlatformProber interface {
+	// Platform returns the engine's OS/architecture, as "linux/amd64".
+	Platform(ctx context.Context, rt *Runtime) (string, error)
+}
+
 // A Restorer is a kind whose effect can be recreated from its cached
 // result without redoing the work (image.build loads the image archive it
 // kept). The scheduler calls it after restoring the result's files.
@@ -69,7 +78,8 @@ type Runtime struct {
 	// Hurry, when closed, cuts the grace period short (a second Ctrl-C).
 	Hurry <-chan struct{}
 
-	docker dockerConn
+	docker   dockerConn
+	platform enginePlatform
 }
 
 func (rt *Runtime) killGrace() time.Duration {

@@ -21,6 +21,7 @@ import (
 	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/internal/mask"
 	"github.com/bottle-build/bottle/kinds"
+	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
 )
 
@@ -250,6 +251,9 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		for k, v := range out.Values {
 			res.Values[k] = v
 		}
+	}
+	if l, ok := n.Kind.(steps.Locator); ok {
+		res.Location = l.LocationValues()
 	}
 	for _, o := range n.Outputs {
 		fs, err := a.capture(o)

@@ -69,6 +69,29 @@ type Recreator interface {
 	Recreates(values map[string]string) string
 }
 
+// A Locator is a kind some of whose results say where it put what it made
+// rather than what it made: image.push's "ref" holds the registry's host,
+// which differs between a laptop and CI for the same image. Those values are
+// left out of the result's digest (cache.Result.Location), so the keys of
+// the steps after it name what they consume, not where they fetch it from.
+// A step still gets the value itself when it references it.
+type Locator interface {
+	// LocationValues names the results that are locations.
+	LocationValues() []string
+}
+
+// A PlatformKeyed kind makes results that differ with the OS and
+// architecture of the engine it runs on unless its spec names a platform
+// (image.build without "platform" builds for the engine's). Planning asks
+// the engine's platform through its read-only port (graph.Outside) and puts
+// it in the key: "platform linux/arm64".
+type PlatformKeyed interface {
+	// EnginePlatform reports whether a step with spec (var and env
+	// references expanded, another step's result a marker) takes its
+	// platform from the engine.
+	EnginePlatform(spec any) bool
+}
+
 // A Replacer is a kind whose effect a new key replaces (an existing machine
 // is deleted first): the plan says replace rather than run.
 type Replacer interface {

@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,8 +23,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -165,6 +172,35 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(err)
 		ts.Check(remote.Write(r, img))
 		ts.Setenv(args[0], ref)
+	},
+	// registry VAR: start an empty in-process registry for the rest of the
+	// script and set VAR to its host:port (on loopback: plain HTTP).
+	"registry": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: registry VAR")
+		}
+		srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		ts.Defer(srv.Close)
+		ts.Setenv(args[0], strings.TrimPrefix(srv.URL, "http://"))
+	},
+	// image-tarball FILE TEXT: write a docker-save tarball of a one-layer
+	// image holding TEXT as /content. The same TEXT gives the same image
+	// digest, in any script and on any machine.
+	"image-tarball": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: image-tarball FILE TEXT")
+		}
+		var layer bytes.Buffer
+		tw := tar.NewWriter(&layer)
+		ts.Check(tw.WriteHeader(&tar.Header{Name: "content", Mode: 0o644, Size: int64(len(args[1])), Typeflag: tar.TypeReg}))
+		_, err := tw.Write([]byte(args[1]))
+		ts.Check(err)
+		ts.Check(tw.Close())
+		img, err := mutate.AppendLayers(empty.Image, static.NewLayer(layer.Bytes(), types.DockerUncompressedLayer))
+		ts.Check(err)
+		tag, err := name.NewTag("bottle-test/content:latest")
+		ts.Check(err)
+		ts.Check(tarball.WriteToFile(ts.MkAbs(args[0]), tag, img))
 	},
 	// sleep D: wait. Only to let a file's mtime move past a second (the
 	// racy-file rule); never to order events: use waitfile or waitmatch.

@@ -8,15 +8,59 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
 
 // TestPlanContactsNothing proves that planning the whole launch pipeline
-// makes no call to Docker, to the registry or to smolvm: DOCKER_HOST is a
-// socket that counts connections, the registry a server that counts
-// requests, and smolvm a script that records its arguments.
+// makes no call to the registry or to smolvm, and to Docker none but the
+// one read-only question a build that names no platform needs (the engine's
+// platform, for its key): DOCKER_HOST is a socket that records the calls it
+// gets, the registry a server that counts requests, and smolvm a script
+// that records its arguments. A build that names its platform asks Docker
+// nothing.
 func TestPlanContactsNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		platform string
+	}{
+		{"platform named", `platform = "linux/amd64"`},
+		{"engine's platform", ``},
+	} {
+		t.Run(tt.name, func(t *testing.T) { planContacts(t, tt.platform) })
+	}
+}
+
+// dockerRecorder answers the Docker Engine API's ping and info on a unix
+// socket, as an arm64 engine, and records every call; anything else is 404.
+type dockerRecorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (d *dockerRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	d.calls = append(d.calls, r.Method+" "+r.URL.Path)
+	d.mu.Unlock()
+	w.Header().Set("Api-Version", "1.41")
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/_ping"):
+		w.Write([]byte("OK"))
+	case strings.HasSuffix(r.URL.Path, "/info"):
+		w.Write([]byte(`{"OSType": "linux", "Architecture": "aarch64"}`))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (d *dockerRecorder) Calls() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.calls...)
+}
+
+func planContacts(t *testing.T, platform string) {
 	bin := buildBottle(t)
 	dir := t.TempDir()
 	ws := filepath.Join(dir, "ws")
@@ -27,18 +71,10 @@ func TestPlanContactsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	var dockerCalls atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			dockerCalls.Add(1)
-			c.Close()
-		}
-	}()
+	docker := &dockerRecorder{}
+	dockerSrv := &http.Server{Handler: docker}
+	go dockerSrv.Serve(ln)
+	defer dockerSrv.Close()
 	var registryCalls atomic.Int32
 	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		registryCalls.Add(1)
@@ -61,6 +97,7 @@ func TestPlanContactsNothing(t *testing.T) {
 [steps.build]
 kind = "image.build"
 tags = ["contacts/app:dev"]
+`+platform+`
 
 [steps.save]
 kind = "image.save"
@@ -86,9 +123,10 @@ from = "${step.pack.sidecar}"
 		"DOCKER_HOST=unix://"+sock,
 		"PATH="+fakeBin+":"+os.Getenv("PATH"),
 		"BOTTLE_CACHE_DIR="+filepath.Join(dir, "cache"))
-	for _, args := range [][]string{
+	commands := [][]string{
 		{"plan"}, {"plan", "--json"}, {"plan", "-v", "vm"}, {"graph"}, {"explain", "vm"},
-	} {
+	}
+	for _, args := range commands {
 		cmd := exec.Command(filepath.Join(bin, "bottle"), append([]string{"-C", ws}, args...)...)
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()
@@ -99,8 +137,22 @@ from = "${step.pack.sidecar}"
 			t.Errorf("unexpected plan:\n%s", out)
 		}
 	}
-	if n := dockerCalls.Load(); n != 0 {
-		t.Errorf("planning connected to Docker %d times", n)
+	calls := docker.Calls()
+	if platform != "" && len(calls) != 0 {
+		t.Errorf("planning a build that names its platform called Docker: %q", calls)
+	}
+	infos := 0
+	for _, c := range calls {
+		method, path, _ := strings.Cut(c, " ")
+		if method != http.MethodGet && method != http.MethodHead || !strings.HasSuffix(path, "/_ping") && !strings.HasSuffix(path, "/info") {
+			t.Errorf("planning called Docker with %q: it may only ask the engine's platform", c)
+		}
+		if strings.HasSuffix(path, "/info") {
+			infos++
+		}
+	}
+	if platform == "" && infos != len(commands) {
+		t.Errorf("Docker was asked its info %d times by %d commands, want once each: %q", infos, len(commands), calls)
 	}
 	if n := registryCalls.Load(); n != 0 {
 		t.Errorf("planning sent %d requests to the registry", n)
@@ -109,11 +161,15 @@ from = "${step.pack.sidecar}"
 		t.Errorf("planning ran smolvm: %s", b)
 	}
 
-	// The counters can fail: apply does contact Docker.
+	// The recorder can fail: apply does more with Docker than ask.
 	cmd := exec.Command(filepath.Join(bin, "bottle"), "-C", ws, "apply", "--yes")
 	cmd.Env = env
 	cmd.CombinedOutput()
-	if dockerCalls.Load() == 0 {
-		t.Error("apply did not contact the recording Docker socket: the check above proves nothing")
+	built := false
+	for _, c := range docker.Calls() {
+		built = built || strings.HasSuffix(c, "/build")
+	}
+	if !built {
+		t.Errorf("apply did not ask the recording Docker socket to build: the checks above prove nothing (%q)", docker.Calls())
 	}
 }

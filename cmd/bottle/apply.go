@@ -105,11 +105,9 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		return err
 	}
 	defer ws.state.Close()
-	pl := ws.planner(replace)
 	rt := &kinds.Runtime{Hurry: a.hurry}
-	if refresh {
-		pl.Outside = &outside{ctx: ctx, rt: rt}
-	}
+	pl := ws.planner(ctx, rt, replace)
+	pl.Refresh = refresh
 	for _, r := range replace {
 		if ws.g.Node(r) == nil {
 			return usageErr("--replace %s: no such step", r)

@@ -195,7 +195,7 @@ func (a *app) remoteWorkspace(ctx context.Context, what string) (*pipeline, *gra
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pl := ws.planner(nil)
+	pl := ws.planner(ctx, nil, nil)
 	if a.remoteURL(ws.g.Config.Settings.RemoteCache) == "" {
 		ws.state.Close()
 		return nil, nil, nil, usageErr("cache %s needs a remote cache: give --remote-cache oci://HOST/REPO or settings.remote_cache", what)

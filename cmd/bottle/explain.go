@@ -33,7 +33,7 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			pl := ws.planner(nil)
+			pl := ws.planner(ctx, nil, nil)
 			plan, err := pl.Plan(args)
 			if err != nil {
 				return err

@@ -39,7 +39,7 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			plan, err := ws.planner(nil).Plan(args)
+			plan, err := ws.planner(ctx, nil, nil).Plan(args)
 			if err != nil {
 				return err
 			}

@@ -93,13 +93,20 @@ func (a *app) resolveCacheDir(root, setting string) (string, error) {
 	return filepath.Join(home, ".cache", "bottle"), nil
 }
 
-// planner builds a planner over a read-only view of the cache.
-func (ws *pipeline) planner(replace []string) *graph.Planner {
+// planner builds a planner over a read-only view of the cache, and the
+// world beyond it through the kinds' read-only probes (outside). rt is the
+// run's Runtime, so that plan and apply share one Docker connection; nil
+// makes one for planning alone.
+func (ws *pipeline) planner(ctx context.Context, rt *kinds.Runtime, replace []string) *graph.Planner {
+	if rt == nil {
+		rt = &kinds.Runtime{}
+	}
 	pl := &graph.Planner{
-		Graph: ws.g,
-		Index: ws.index,
-		State: ws.state,
-		Cache: cache.NewReader(ws.cacheDir),
+		Graph:   ws.g,
+		Index:   ws.index,
+		State:   ws.state,
+		Cache:   cache.NewReader(ws.cacheDir),
+		Outside: &outside{ctx: ctx, rt: rt},
 	}
 	if os.Getenv("BOTTLE_DEBUG") == "hash" {
 		pl.Debug = os.Stderr
@@ -113,9 +120,11 @@ func (ws *pipeline) planner(replace []string) *graph.Planner {
 	return pl
 }
 
-// outside is what planning may ask beyond the workspace (graph.Outside):
-// whether effects still exist, through the kinds' probes. The planner gets
-// one only for --refresh; without it, planning contacts nothing.
+// outside is what planning may ask beyond the workspace (graph.Outside),
+// through the kinds' read-only probes: the engine's platform, for the key
+// of a build that names none (asked once per run, and only when such a step
+// is planned); whether effects still exist, only for --refresh
+// (graph.Planner.Refresh).
 type outside struct {
 	ctx context.Context
 	rt  *kinds.Runtime
@@ -129,6 +138,14 @@ func (o *outside) EffectExists(kind, key string, values map[string]string) (bool
 		return true, nil
 	}
 	return p.Exists(o.ctx, o.rt, key, values)
+}
+
+func (o *outside) Platform(kind string) (string, error) {
+	p, ok := kinds.Get(kind).(kinds.PlatformProber)
+	if !ok {
+		return "", fmt.Errorf("kind %s cannot say its engine's platform", kind)
+	}
+	return p.Platform(o.ctx, o.rt)
 }
 
 // saveIndex keeps the hashes computed while planning; it writes only under

@@ -9,7 +9,6 @@ import (
 
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/internal/atomicfile"
-	"github.com/bottle-build/bottle/kinds"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -24,8 +23,10 @@ func (a *app) planCmd() *ffcli.Command {
 		ShortUsage: "bottle plan [flags] [STEP...]",
 		ShortHelp:  "print what apply would do, and why; changes nothing",
 		LongHelp: strings.TrimSpace(`
-Plan decides every step's status without running anything, contacting
-anything or writing outside .bottle/ (where it keeps the file-hash index):
+Plan decides every step's status without running anything or writing
+outside .bottle/ (where it keeps the file-hash index). It contacts nothing,
+but for one read-only question: the Docker engine's platform, asked once
+when an image.build that names no platform is planned (its key holds it):
 
   up-to-date  its key is applied and its outputs are intact
   restore     its result is in the cache; outputs are copied back, nothing runs
@@ -49,10 +50,8 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			pl := ws.planner(nil)
-			if *refresh {
-				pl.Outside = &outside{ctx: ctx, rt: &kinds.Runtime{}}
-			}
+			pl := ws.planner(ctx, nil, nil)
+			pl.Refresh = *refresh
 			rc, err := a.useRemote(ctx, ws, pl, false)
 			if err != nil {
 				return err
