@@ -43,7 +43,7 @@ func (a *app) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.color, "color", orDefault(a.color, "auto"), "colour output: auto, always or never")
 	fs.StringVar(&a.progress, "progress", orDefault(a.progress, "auto"), "progress display: auto, tty or plain")
 	fs.BoolVar(&a.verbose, "v", a.verbose, "verbose: list up-to-date steps, report every step")
-	fs.StringVar(&a.remoteCache, "remote-cache", a.remoteCache, "read results from the OCI registry at `oci://HOST[:PORT]/REPO` too (default: settings.remote_cache)")
+	fs.StringVar(&a.remoteCache, "remote-cache", a.remoteCache, "also read results from the OCI registry `oci://HOST[:PORT]/REPO` (default: settings.remote_cache)")
 	fs.BoolVar(&a.remoteWrite, "remote-cache-write", a.remoteWrite, "also upload the results of steps that ran to the remote cache (CI)")
 	fs.BoolVar(&a.remoteStrict, "remote-cache-strict", a.remoteStrict, "fail when the remote cache cannot be used, instead of warning and running locally")
 	fs.BoolVar(&a.offline, "offline", a.offline, "use no remote cache, whatever the flags and settings say")

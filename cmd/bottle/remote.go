@@ -22,7 +22,7 @@ import (
 )
 
 // remoteLookups is how many look-ups planning makes at once.
-const remoteLookups = 16
+const remoteLookups = 32
 
 // remoteURL is the remote cache this run uses: --remote-cache (or
 // BOTTLE_REMOTE_CACHE), else settings.remote_cache; none with --offline.
