@@ -63,5 +63,5 @@ for ((r = 0; r < RUNS; r++)); do
   times+=("$(echo "$e - $s" | bc)")
 done
 tail -1 "$WORK/plan.log"
-printf '%s\n' "${times[@]}" | median | xargs printf "plan, %d steps all in the remote, empty local cache: median %.3f s over %d runs (goal < 2 s)\n" "$STEPS" - "$RUNS" 2>/dev/null ||
-  echo "plan median: $(printf '%s\n' "${times[@]}" | median) s over $RUNS runs (goal < 2 s)"
+m=$(printf '%s\n' "${times[@]}" | median)
+printf 'plan of %d steps, all in the remote, empty local cache: median %.3f s over %d runs (goal < 2 s)\n' "$STEPS" "$m" "$RUNS"
