@@ -42,9 +42,10 @@ rm -rf "$WORK/src"
 echo "result $URL:$KEY, image $REF"
 
 now() { date +%s%N; }
-run() { # run NAME CMD...: one timed run into fresh folders
+run() { # run NAME CMD...: one timed run into fresh folders, each on a quiet disk
   local name=$1 t0 t1; shift
   rm -rf "$WORK/out"
+  sync   # the last run's writeback must not slow this one
   t0=$(now)
   "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; exit 1; }
   t1=$(now)
@@ -58,7 +59,10 @@ pull() { run crane "$CRANE" pull --format=oci "$REF" "$WORK/out/layout"; }
 rm -f "$WORK/m/"*
 fetch; pull; rm -f "$WORK/m/"*   # warm-up
 for ((i = 0; i < RUNS; i++)); do
-  fetch; pull; restore
+  fetch; pull
+done
+for ((i = 0; i < RUNS; i++)); do
+  restore
 done
 median() { sort -n "$WORK/m/$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 f=$(median fetch); c=$(median crane); r=$(median restore)

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -183,8 +184,20 @@ func fetch(args []string) error {
 	key := fl.String("key", "", "result key")
 	dir := fl.String("dir", "", "folder for the (empty) local cache")
 	restore := fl.String("restore", "", "also restore the files into this folder")
+	profile := fl.String("cpuprofile", "", "write a CPU profile of the fetch to this file")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	k, err := cache.ParseKey(*key)
 	if err != nil {
