@@ -243,10 +243,9 @@ func (c *Cache) fetchBundle(ctx context.Context, local *cache.Disk, bl bundleLay
 	if err != nil {
 		return bad("%v", err)
 	}
-	// Small blobs are stored by many writers at once: each store syncs to
-	// disk, and syncs in parallel cost little more than one (20,000 small
-	// files: 39 s one by one, 10 s with 32 writers, on this machine's disk).
-	st := newStorer(ctx, local, storeWriters)
+	// Small blobs are stored by a few writers while the stream goes on:
+	// creating thousands of files costs more than reading them.
+	st := newStorer(ctx, local, c.opts.Jobs)
 	defer st.stop()
 	tr := tar.NewReader(zr)
 	for {
@@ -299,9 +298,6 @@ func (c *Cache) fetchBundle(ctx context.Context, local *cache.Disk, bl bundleLay
 	}
 	return nil
 }
-
-// storeWriters is how many small blobs from a bundle are stored at once.
-const storeWriters = 32
 
 // storer stores small blobs held in memory into the local cache, n at once.
 type storer struct {

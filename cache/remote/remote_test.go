@@ -740,3 +740,35 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestManifestSizeWorstCase: the most layers a manifest can have (1,000
+// standalone blobs, then bundles of everything else) stays far under the
+// registries' 4 MiB limit.
+func TestManifestSizeWorstCase(t *testing.T) {
+	r := &cache.Result{Key: cache.Key(cache.SumString("k")), Step: "s", Kind: "exec",
+		Values: map[string]string{"outputs": strings.Repeat("out/file ", 100)}}
+	var blobs []blobRef
+	for i := range 1200 {
+		blobs = append(blobs, blobRef{cache.SumString(fmt.Sprint("large", i)), 1<<20 + int64(i)})
+	}
+	for i := range 20000 {
+		blobs = append(blobs, blobRef{cache.SumString(fmt.Sprint("small", i)), 16 << 10})
+	}
+	l := plan(blobs)
+	var layers []descriptor
+	for _, b := range l.standalone {
+		layers = append(layers, descriptor{MediaType: MediaTypeBlob, Digest: ociDigest(b.d), Size: b.size})
+	}
+	for _, b := range l.bundles {
+		layers = append(layers, descriptor{MediaType: MediaTypeBundle, Digest: ociDigest(cache.SumString("b")), Size: 1 << 26,
+			Annotations: map[string]string{AnnotationBundleFirst: b[0].d.String(), AnnotationBundleLast: b[len(b)-1].d.String()}})
+	}
+	m, err := buildManifest(r, descriptor{MediaType: MediaTypeEntry, Digest: ociDigest(cache.SumString("e")), Size: 1}, layers, []byte("key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.standalone) != maxStandalone || len(m) > 512<<10 {
+		t.Errorf("%d standalone layers, %d bundles: a manifest of %d bytes", len(l.standalone), len(l.bundles), len(m))
+	}
+	t.Logf("%d layers: %d bytes", len(layers)+1, len(m))
+}

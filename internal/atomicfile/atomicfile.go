@@ -64,13 +64,24 @@ func New(tmpDir, prefix string, perm fs.FileMode) (*File, error) {
 func (f *File) Commit() error { return f.CommitAs(f.dst) }
 
 // CommitAs is Commit to dst.
-func (f *File) CommitAs(dst string) error {
+func (f *File) CommitAs(dst string) error { return f.commit(dst, true) }
+
+// CommitUnsynced is CommitAs without waiting for the disk: the rename is
+// still atomic for every process, but after a system crash dst may be
+// short or empty. It is only for content that is checked whenever it is
+// read and can be had again (the cache's blobs fetched from a remote).
+func (f *File) CommitUnsynced(dst string) error { return f.commit(dst, false) }
+
+func (f *File) commit(dst string, sync bool) error {
 	f.dst = dst
 	if f.done {
 		return fmt.Errorf("writing %s: already committed or aborted", f.dst)
 	}
 	f.done = true
-	err := f.Sync()
+	var err error
+	if sync {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -82,7 +93,7 @@ func (f *File) CommitAs(dst string) error {
 			}
 		}
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = syncDir(filepath.Dir(f.dst))
 	}
 	if err != nil {
