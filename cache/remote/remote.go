@@ -159,16 +159,7 @@ func (c *Cache) connect(ctx context.Context) (*http.Client, error) {
 	}
 	ctx, w := c.watch(ctx)
 	defer w.stop()
-	base := c.opts.Transport
-	if base == nil {
-		// Planning looks many keys up at once: keep that many connections
-		// open (net/http keeps 2 per host by default, and would open and
-		// close one per request above that).
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 64
-		base = t
-	}
-	rt, err := transport.NewWithContext(ctx, c.repo.Registry, auth, base, []string{c.repo.Scope(scope)})
+	rt, err := transport.NewWithContext(ctx, c.repo.Registry, auth, c.opts.Transport, []string{c.repo.Scope(scope)})
 	if err != nil {
 		return nil, c.netError(ctx, "connecting", err)
 	}
