@@ -51,6 +51,9 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 type Disk struct {
 	dir      string
 	readOnly bool // this user may read the cache but not write it
+	// verified holds the blobs PutVerified stored in this process, with
+	// their sizes: RestoreFile copies them without hashing them again.
+	verified sync.Map
 
 	mu    sync.Mutex
 	holds map[*Hold]bool // live holds, which record every blob put (hold.go)
@@ -184,6 +187,9 @@ func (c *Disk) PutVerified(r io.Reader, want Digest, size int64) error {
 	if _, _, err := c.putBlobAs(r, size, &want); err != nil {
 		return fmt.Errorf("storing blob %s: %w", want.Short(), err)
 	}
+	// Its bytes were just hashed: a restore in this process may copy it
+	// without hashing it again (a fetched result is restored at once).
+	c.verified.Store(want, size)
 	return nil
 }
 
@@ -419,6 +425,9 @@ func (c *Disk) restoreFile(d Digest, dst, tmpDir string, perm fs.FileMode) error
 	if tmpDir == "" {
 		tmpDir = dir
 	}
+	if size, ok := c.verified.Load(d); ok {
+		return c.restoreVerified(src, d, size.(int64), dst, dir, tmpDir, perm)
+	}
 	tmp, err := createTemp(tmpDir, ".bottle-", 0o600)
 	if err != nil {
 		return err
@@ -578,4 +587,49 @@ func (r *Reader) CopyBlob(w io.Writer, d Digest) (int64, error) {
 		return 0, err
 	}
 	return io.CopyBuffer(w, f, *bp)
+}
+
+// restoreVerified restores a blob this process verified moments ago
+// (PutVerified): a plain copy, which the kernel may do on its own
+// (copy_file_range), checked by size; the content was hashed as it arrived.
+func (c *Disk) restoreVerified(src *os.File, d Digest, size int64, dst, dir, tmpDir string, perm fs.FileMode) error {
+	tmp, err := createTemp(tmpDir, ".bottle-", 0o600)
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	n, err := io.Copy(tmp, src)
+	if err != nil {
+		return err
+	}
+	if n != size {
+		c.verified.Delete(d)
+		return &CorruptError{Digest: d, Path: src.Name(), MovedTo: moveAside(c.dir, src.Name(), d.String())}
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	err = os.Rename(tmp.Name(), dst)
+	if errors.Is(err, syscall.EXDEV) && tmpDir != dir {
+		os.Remove(tmp.Name())
+		committed = true
+		if _, err := src.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		return c.restoreVerified(src, d, size, dst, dir, dir, perm)
+	}
+	if err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }

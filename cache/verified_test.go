@@ -75,3 +75,53 @@ func TestPutVerifiedCorruptError(t *testing.T) {
 		t.Fatalf("error %v, want a CorruptError naming both digests", err)
 	}
 }
+
+// A blob PutVerified stored is restored without hashing it again, and a
+// blob whose size changed since is refused, never restored.
+func TestRestoreVerified(t *testing.T) {
+	big := bytes.Repeat([]byte("verified content "), bufSize/8)
+	for _, tt := range []struct {
+		name   string
+		damage bool
+	}{{"as stored", false}, {"truncated since", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCache(t)
+			d := SumBytes(big)
+			if err := c.PutVerified(bytes.NewReader(big), d, int64(len(big))); err != nil {
+				t.Fatal(err)
+			}
+			if tt.damage {
+				p := c.BlobPath(d)
+				os.Chmod(p, 0o644)
+				if err := os.Truncate(p, 10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ws := t.TempDir()
+			tmp := filepath.Join(ws, "tmp")
+			os.Mkdir(tmp, 0o700)
+			dst := filepath.Join(ws, "out", "file.bin")
+			err := c.RestoreFile(d, dst, tmp, 0o755)
+			if tt.damage {
+				if !errors.Is(err, ErrMiss) {
+					t.Fatalf("restore of a damaged blob: %v, want a miss", err)
+				}
+				if _, err := os.Stat(dst); err == nil {
+					t.Error("a damaged blob was restored")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(dst)
+			fi, _ := os.Stat(dst)
+			if !bytes.Equal(got, big) || fi.Mode().Perm() != 0o755 {
+				t.Errorf("restored %d bytes, mode %v", len(got), fi.Mode())
+			}
+			if es, _ := os.ReadDir(tmp); len(es) != 0 {
+				t.Errorf("left in tmp: %v", es)
+			}
+		})
+	}
+}
