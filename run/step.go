@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
@@ -140,6 +141,10 @@ func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan) (*cache.Resul
 	}
 	fs := append([]cache.File(nil), res.Files...)
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
+	// Folders and links first, in order; then the files, several at once:
+	// a result of thousands of small files costs a few syscalls each, and
+	// they overlap.
+	var regular []cache.File
 	for _, f := range fs {
 		dst := a.abs(f.Path)
 		switch {
@@ -155,13 +160,54 @@ func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan) (*cache.Resul
 				return nil, err
 			}
 		default:
-			if err := a.Store.RestoreFile(f.Digest, dst, tmpDir, f.Mode.Perm()); err != nil {
-				a.removeOutputs(sp.Node) // never leave a partial restore behind
-				return nil, err
-			}
+			regular = append(regular, f)
 		}
 	}
+	if err := a.restoreFiles(regular, tmpDir); err != nil {
+		a.removeOutputs(sp.Node) // never leave a partial restore behind
+		return nil, err
+	}
 	return res, nil
+}
+
+// restoreJobs is how many files one restore copies at once.
+const restoreJobs = 8
+
+// restoreFiles copies files from the cache into the workspace, up to
+// restoreJobs at once, and returns the first error (the rest stop early).
+func (a *Applier) restoreFiles(files []cache.File, tmpDir string) error {
+	var (
+		mu    sync.Mutex
+		first error
+		next  int
+		wg    sync.WaitGroup
+	)
+	take := func() (cache.File, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first != nil || next == len(files) {
+			return cache.File{}, false
+		}
+		next++
+		return files[next-1], true
+	}
+	for range min(restoreJobs, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f, ok := take(); ok; f, ok = take() {
+				if err := a.Store.RestoreFile(f.Digest, a.abs(f.Path), tmpDir, f.Mode.Perm()); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // noLinkAbove refuses to restore into an output whose folder, or any

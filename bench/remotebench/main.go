@@ -218,12 +218,33 @@ func fetch(args []string) error {
 	}
 	t1 := time.Now()
 	if *restore != "" {
+		// As run/step.go restores: 8 files at once, each through a
+		// temporary in one folder on the workspace's file system.
+		tmp := filepath.Join(*restore, ".bottle-tmp")
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			return err
+		}
+		files := make(chan cache.File)
+		errs := make(chan error, 8)
+		for range 8 {
+			go func() {
+				var first error
+				for f := range files {
+					if first == nil {
+						first = local.RestoreFile(f.Digest, filepath.Join(*restore, filepath.FromSlash(f.Path)), tmp, f.Mode&fs.ModePerm)
+					}
+				}
+				errs <- first
+			}()
+		}
 		for _, f := range res.Files {
-			if !f.Mode.IsRegular() {
-				continue
+			if f.Mode.IsRegular() {
+				files <- f
 			}
-			dst := filepath.Join(*restore, filepath.FromSlash(f.Path))
-			if err := local.RestoreFile(f.Digest, dst, "", f.Mode&fs.ModePerm); err != nil {
+		}
+		close(files)
+		for range 8 {
+			if err := <-errs; err != nil {
 				return err
 			}
 		}
