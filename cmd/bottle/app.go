@@ -38,7 +38,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, hurry <-chan struct{}) *a
 // them, so they work before and after the command name.
 func (a *app) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.dir, "C", a.dir, "run as if started in `DIR` (the workspace)")
-	fs.StringVar(&a.file, "f", a.file, "the config `FILE` (default DIR/bottle.toml)")
+	fs.StringVar(&a.file, "f", a.file, "the config `FILE` (default DIR/bottle.toml); without -C, the folder holding FILE is the workspace")
 	fs.StringVar(&a.cacheDir, "cache-dir", a.cacheDir, "the cache `DIR` (default: settings.cache_dir, $XDG_CACHE_HOME/bottle, ~/.cache/bottle)")
 	fs.StringVar(&a.color, "color", orDefault(a.color, "auto"), "colour output: auto, always or never")
 	fs.StringVar(&a.progress, "progress", orDefault(a.progress, "auto"), "progress display: auto, tty or plain")
@@ -155,8 +155,13 @@ func (a *app) useTTYProgress() bool {
 }
 
 // workspaceDir is the workspace folder: -C, else the current folder.
+// workspaceDir is the workspace: -C DIR, else the folder holding -f FILE,
+// else the current folder.
 func (a *app) workspaceDir() (string, error) {
 	d := a.dir
+	if d == "" && a.file != "" {
+		d = filepath.Dir(a.file)
+	}
 	if d == "" {
 		d = "."
 	}
