@@ -1,6 +1,7 @@
 // Package run executes a plan: it restores cached results, runs steps in
-// dependency order up to -j at once, stores each result the moment it
-// succeeds and records it in the workspace state. It is the only caller of
+// dependency order up to -j at once (and each pool of settings.pools up
+// to its size), stores each result the moment it succeeds and records it
+// in the workspace state. It is the only caller of
 // the kinds' Run, Restore and Probe, and the only writer of the cache;
 // planning (package graph) never receives either.
 //
