@@ -27,6 +27,9 @@ type Settings struct {
 	CacheDir    string // cache_dir
 	Jobs        int    // jobs; 0 when unset
 	RemoteCache string // remote_cache
+	// Pools is pools: the most steps of each pool that run at once,
+	// whatever jobs says. Scheduling only: never in a key.
+	Pools map[string]int
 }
 
 // Pos is a 1-based line and column. The zero Pos means unknown.
@@ -47,6 +50,7 @@ type Step struct {
 	Description string
 	Timeout     time.Duration // 0 when unset
 	Always      bool
+	Pool        string // a pool of settings.pools; "" for none. Not in the key
 
 	// Spec holds the kind's own fields: the value returned by the kind's
 	// NewSpec, decoded from the table. References in its strings are kept as

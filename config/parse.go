@@ -13,16 +13,17 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-var commonFields = []string{"kind", "needs", "inputs", "env", "secrets", "tools", "description", "timeout", "always"}
+var commonFields = []string{"kind", "needs", "inputs", "env", "secrets", "tools", "description", "timeout", "always", "pool"}
 
 // parser collects errors while it reads one file.
 type parser struct {
-	name     string
-	pos      *posTree
-	errs     Errors
-	kinds    map[string]KindInfo
-	fields   map[reflect.Type]*specFields
-	varNames map[string]bool // every var written, also those with errors
+	name      string
+	pos       *posTree
+	errs      Errors
+	kinds     map[string]KindInfo
+	fields    map[reflect.Type]*specFields
+	varNames  map[string]bool // every var written, also those with errors
+	poolNames map[string]bool // every pool written, also those with errors
 }
 
 // specFields is what the parser needs to know of a spec type.
@@ -127,6 +128,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		return a.Name < b.Name // several steps in one inline table
 	})
 	p.crossCheck(f, declared)
+	p.checkPools(f)
 	p.checkSecrets(f)
 	if len(p.errs) > 0 {
 		sortErrors(p.errs)
@@ -191,7 +193,7 @@ func (p *parser) settings(v any, s *Settings) {
 	if !ok {
 		return
 	}
-	known := []string{"cache_dir", "jobs", "remote_cache"}
+	known := []string{"cache_dir", "jobs", "pools", "remote_cache"}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		path := "settings." + k
 		switch k {
@@ -210,10 +212,66 @@ func (p *parser) settings(v any, s *Settings) {
 				continue
 			}
 			s.Jobs = int(n)
+		case "pools":
+			s.Pools = p.pools(m[k])
 		default:
 			p.errorf(path, "unknown field %q%s", k, suggest(k, known))
 		}
 	}
+}
+
+// pools reads settings.pools: { NAME = SIZE, ... }.
+func (p *parser) pools(v any) map[string]int {
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.fieldErr("settings.pools", "want a table of pool sizes, e.g. { heavy = 1 }, got %s", describe(v))
+		return nil
+	}
+	out := make(map[string]int, len(m))
+	p.poolNames = make(map[string]bool, len(m))
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		p.poolNames[name] = true
+		path := "settings.pools." + name
+		if !isIdent(name) {
+			p.fieldErr(path, "bad pool name %q: use letters, digits and _, starting with a letter or _", name)
+			continue
+		}
+		n, ok := m[name].(int64)
+		if !ok {
+			p.fieldErr(path, "want a whole number of steps at once, got %s", describe(m[name]))
+			continue
+		}
+		if n < 1 || n > 4096 {
+			p.fieldErr(path, "want a number of steps at once from 1 to 4096, got %d", n)
+			continue
+		}
+		out[name] = int(n)
+	}
+	return out
+}
+
+// checkPools reports a step's pool that settings.pools does not declare (a
+// pool declared with a bad size is reported there only).
+func (p *parser) checkPools(f *File) {
+	for _, st := range f.Steps {
+		if st.Pool == "" || p.poolNames[st.Pool] {
+			continue
+		}
+		path := "steps." + st.Name + ".pool"
+		if len(p.poolNames) == 0 {
+			p.fieldErr(path, "no pool %q: declare it in [settings], e.g. pools = { %s = 1 }", st.Pool, poolExample(st.Pool))
+			continue
+		}
+		p.fieldErr(path, "no pool %q in settings.pools%s", st.Pool, suggest(st.Pool, slices.Sorted(maps.Keys(p.poolNames))))
+	}
+}
+
+// poolExample is name as a TOML key: bare when it can be.
+func poolExample(name string) string {
+	if isIdent(name) {
+		return name
+	}
+	return fmt.Sprintf("%q", name)
 }
 
 func (p *parser) table(path string, v any) (map[string]any, bool) {
@@ -375,6 +433,8 @@ func (p *parser) step(name string, v any) *Step {
 				p.fieldErr(at.String(), "want true or false, got %s", describe(val))
 			}
 			st.Always = b
+		case "pool":
+			st.Pool, _ = p.str(at, val)
 		default:
 			fi, ok := sf.index[k]
 			if !ok {

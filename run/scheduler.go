@@ -1,6 +1,7 @@
 // Package run executes a plan: it restores cached results, runs steps in
-// dependency order up to -j at once, stores each result the moment it
-// succeeds and records it in the workspace state. It is the only caller of
+// dependency order up to -j at once (and each pool of settings.pools up
+// to its size), stores each result the moment it succeeds and records it
+// in the workspace state. It is the only caller of
 // the kinds' Run, Restore and Probe, and the only writer of the cache;
 // planning (package graph) never receives either.
 //
@@ -158,6 +159,20 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	failed := map[string]bool{}
 	finished := make(chan *outcome)
 	running := 0
+	// Pools cap their steps at once below jobs: a step whose pool is full
+	// waits in held, in its place in the queue, while the steps behind it
+	// may start. decided keeps what Decide said of a held step, so that it
+	// is not decided twice.
+	var pools map[string]int
+	if c := a.Planner.Graph.Config; c != nil {
+		pools = c.Settings.Pools
+	}
+	inPool := map[string]int{}
+	decided := map[string]*graph.StepPlan{}
+	poolFull := func(sp *graph.StepPlan) bool {
+		size, ok := pools[sp.Node.Step.Pool]
+		return ok && inPool[sp.Node.Step.Pool] >= max(size, 1)
+	}
 	stopping := false
 
 	finish := func(name string, ok bool) {
@@ -185,6 +200,7 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			stopping = true
 		}
 		// Start what can start.
+		var held []*graph.StepPlan
 		for len(ready) > 0 && !stopping {
 			sp := ready[0]
 			name := sp.Node.Name
@@ -197,7 +213,9 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 				continue
 			}
 			cur := sp
-			if sp.Status == graph.Pending {
+			if d := decided[name]; d != nil {
+				cur = d
+			} else if sp.Status == graph.Pending {
 				var err error
 				if cur, err = a.Planner.Decide(plan, sp, needResult); err != nil {
 					ready = ready[1:]
@@ -226,6 +244,13 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 				break
 			}
 			ready = ready[1:]
+			if poolFull(cur) {
+				decided[name] = cur
+				held = append(held, sp)
+				continue
+			}
+			delete(decided, name)
+			inPool[cur.Node.Step.Pool]++
 			running++
 			rep.Started(cur)
 			// The step's references are filled in from results now, on
@@ -234,11 +259,13 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			spec, specErr := a.expand(cur.Node, results)
 			go func() { finished <- a.do(runCtx, cur, spec, specErr) }()
 		}
+		ready = append(held, ready...)
 		if running == 0 {
 			continue
 		}
 		o := <-finished
 		running--
+		inPool[o.sp.Node.Step.Pool]--
 		accounted++
 		// What a step's error quotes (a command's output, a daemon's
 		// message) is masked like its log.
