@@ -109,6 +109,7 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 			}
 			p.checkExpandedPattern(base+".inputs", v, rs, f.Vars)
 		}
+		p.environmentRefs(base, s, checkRef)
 		if rs, err := Refs(s.Description); err != nil {
 			p.fieldErr(base+".description", "%v", err)
 		} else {

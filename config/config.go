@@ -46,6 +46,10 @@ type Step struct {
 	Inputs      []string
 	Env         []string
 	Secrets     []string // reach the command; never a key, result, state or plan; masked as ***
+	PassEnv     []string // host variables that reach the command and never the key (DOCKER_HOST, proxies)
+	// Environment are literal values for the command's environment; they
+	// enter the key. A value may use ${var.NAME}, nothing else.
+	Environment map[string]string
 	Tools       []string
 	Description string
 	Timeout     time.Duration // 0 when unset
@@ -86,6 +90,14 @@ type KindInfo interface {
 // kind cannot do with them, and what to do instead.
 type SecretsRefuser interface {
 	RefuseSecrets() string
+}
+
+// An EnvRefuser is a kind that runs no command of the step's, so pass_env
+// and environment have nowhere to go. RefuseEnv says what the kind does
+// instead, e.g. "image.save runs no command: it only asks the engine for
+// the image".
+type EnvRefuser interface {
+	RefuseEnv() string
 }
 
 // A Checker is a spec that validates itself after decoding. It returns a

@@ -13,7 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-var commonFields = []string{"kind", "needs", "inputs", "env", "secrets", "tools", "description", "timeout", "always", "pool"}
+var commonFields = []string{"kind", "needs", "inputs", "env", "pass_env", "environment", "secrets", "tools", "description", "timeout", "always", "pool"}
 
 // parser collects errors while it reads one file.
 type parser struct {
@@ -405,6 +405,11 @@ func (p *parser) step(name string, v any) *Step {
 		case "secrets":
 			st.Secrets, _ = p.strList(at, val)
 			p.secretNames(at, st.Secrets)
+		case "pass_env":
+			st.PassEnv, _ = p.strList(at, val)
+			p.passEnvNames(at, st.PassEnv)
+		case "environment":
+			st.Environment = p.environment(at, val)
 		case "tools":
 			st.Tools, _ = p.strList(at, val)
 			for _, t := range st.Tools {
@@ -447,6 +452,15 @@ func (p *parser) step(name string, v any) *Step {
 	if r, ok := info.(SecretsRefuser); ok && len(st.Secrets) > 0 {
 		p.fieldErr(base+".secrets", "%s", r.RefuseSecrets())
 	}
+	if r, ok := info.(EnvRefuser); ok {
+		if len(st.PassEnv) > 0 {
+			p.fieldErr(base+".pass_env", "%s: pass_env has nowhere to go", r.RefuseEnv())
+		}
+		if len(st.Environment) > 0 {
+			p.fieldErr(base+".environment", "%s: environment has nowhere to go", r.RefuseEnv())
+		}
+	}
+	p.envOverlap(base, st)
 	// Check only a spec that decoded cleanly: its complaints about a field
 	// left empty by a type error would only repeat that error.
 	if c, ok := st.Spec.(Checker); ok && len(p.errs) == nerrs {
