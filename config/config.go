@@ -39,14 +39,14 @@ func (p Pos) IsValid() bool { return p.Line > 0 }
 
 // Step is one [steps.NAME] table.
 type Step struct {
-	Name        string
-	Kind        string
-	Pos         Pos // of the [steps.NAME] header
-	Needs       []string
-	Inputs      []string
-	Env         []string
-	Secrets     []string // reach the command; never a key, result, state or plan; masked as ***
-	PassEnv     []string // host variables that reach the command and never the key (DOCKER_HOST, proxies)
+	Name    string
+	Kind    string
+	Pos     Pos // of the [steps.NAME] header
+	Needs   []string
+	Inputs  []string
+	Env     []string
+	Secrets []string // reach the command; never a key, result, state or plan; masked as ***
+	PassEnv []string // host variables that reach the command and never the key (DOCKER_HOST, proxies)
 	// Environment are literal values for the command's environment; they
 	// enter the key. A value may use ${var.NAME}, nothing else.
 	Environment map[string]string
