@@ -12,7 +12,7 @@ import (
 
 // Change is one difference between two sets of key lines.
 type Change struct {
-	Part string `json:"part"` // "file", "field", "env", "secret", "tool", "platform", "dep", "kind", "schema"
+	Part string `json:"part"` // "file", "field", "env", "environment", "secret", "tool", "platform", "dep", "kind", "schema"
 	Name string `json:"name"` // path, field name, variable, tool or step
 	How  string `json:"how"`  // "added", "removed", "modified"
 }
@@ -87,7 +87,7 @@ func splitLine(line string) (part, name, value string) {
 }
 
 // DiffKeyLines lists what changed from old to new, files first, then fields,
-// env, secrets (by name), tools and needs.
+// env, environment, secrets (by name), tools and needs.
 func DiffKeyLines(old, new []string) []Change {
 	type ent struct{ part, name, val string }
 	index := func(lines []string) map[string]ent {
@@ -112,7 +112,7 @@ func DiffKeyLines(old, new []string) []Change {
 			cs = append(cs, Change{e.part, e.name, "removed"})
 		}
 	}
-	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "secret": 5, "tool": 6, "platform": 7, "dep": 8}
+	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "environment": 5, "secret": 6, "tool": 7, "platform": 8, "dep": 9}
 	sort.Slice(cs, func(i, j int) bool {
 		if rank[cs[i].Part] != rank[cs[j].Part] {
 			return rank[cs[i].Part] < rank[cs[j].Part]

@@ -24,6 +24,7 @@ import (
 //	field run "go build -o bin/app ./cmd/app"
 //	file src/main.go - 3a7bd3e2…
 //	env GOFLAGS 9f86d081…
+//	environment CGO_ENABLED "0"
 //	secret NPM_TOKEN
 //	tool go 5e884898…
 //	platform linux/arm64
@@ -94,6 +95,16 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 			continue
 		}
 		line("env %s %s", name, cache.SumString(v))
+	}
+	// environment values are the file's own words (vars expanded), so
+	// they enter as written; pass_env names do not enter at all.
+	environ, err := n.Environment(in.Vars)
+	if err != nil {
+		return err
+	}
+	for _, kv := range environ {
+		name, v, _ := strings.Cut(kv, "=")
+		line("environment %s %s", name, strconv.Quote(v))
 	}
 	// A secret enters by its name only: whether the command gets it is
 	// part of the step, its value never is (a rotated token is not a

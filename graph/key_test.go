@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -189,6 +190,8 @@ func TestKeyParts(t *testing.T) {
 		{"env name added", replaceCfg(`env = ["MODE"]`, `env = ["MODE", "OTHER"]`)},
 		{"tool", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\ntools = [\"sh\"]")},
 		{"secret named", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\nsecrets = [\"TOKEN\"]")},
+		{"environment set", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\nenvironment = { CGO_ENABLED = \"0\" }")},
+		{"environment from var", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\nenvironment = { G = \"${var.greeting}x\" }")},
 	}
 	for _, c := range changes {
 		t.Run(c.name, func(t *testing.T) {
@@ -206,6 +209,7 @@ func TestKeyParts(t *testing.T) {
 		{"unrelated env", func(_, env map[string]string) { env["UNRELATED"] = "x" }},
 		{"unmatched file", func(tree, _ map[string]string) { tree["src/notes.md"] = "x" }},
 		{"var inlined", replaceCfg(`echo ${var.greeting} >`, `echo hello >`)},
+		{"pass_env named", replaceCfg(`env = ["MODE"]`, `env = ["MODE"]`+"\npass_env = [\"DOCKER_HOST\"]")},
 	}
 	for _, c := range same {
 		t.Run(c.name, func(t *testing.T) {
@@ -342,5 +346,50 @@ func TestSecretValueNotInKey(t *testing.T) {
 	want := []string{"secret API_KEY", "secret TOKEN"}
 	if got := lines[len(lines)-2:]; !reflect.DeepEqual(got, want) {
 		t.Errorf("last key lines %q, want %q", got, want)
+	}
+}
+
+// TestPassEnvAndEnvironmentKeyLines: a pass_env value never reaches the
+// key, not even as a digest; an environment value enters as written, with
+// its vars expanded, and explain names it when it changes.
+func TestPassEnvAndEnvironmentKeyLines(t *testing.T) {
+	cfg := func(cgo string) map[string]string {
+		tree := baseTree()
+		tree["bottle.toml"] = strings.Replace(baseConfig, `env = ["MODE"]`, `env = ["MODE"]`+
+			"\npass_env = [\"PROXY_X\"]\nenvironment = { CGO_ENABLED = \""+cgo+"\", GREET = \"${var.greeting}!\" }", 1)
+		return tree
+	}
+	lines := func(tree, env map[string]string) (cache.Key, []string) {
+		sp := planIn(t, writeTree(t, tree), env).Step("gen")
+		return sp.Key, sp.KeyLines()
+	}
+	const proxy = "http://proxy.example:3128"
+	k1, l1 := lines(cfg("0"), map[string]string{"MODE": "fast", "PROXY_X": proxy})
+	k2, _ := lines(cfg("0"), map[string]string{"MODE": "fast", "PROXY_X": "http://other:1"})
+	k3, _ := lines(cfg("0"), map[string]string{"MODE": "fast"})
+	if k1 != k2 || k1 != k3 {
+		t.Errorf("the pass_env value changed the key: %s %s %s", k1.Short(), k2.Short(), k3.Short())
+	}
+	all := strings.Join(l1, "\n")
+	for _, v := range []string{"PROXY_X", proxy, cache.SumString(proxy).String()} {
+		if strings.Contains(all, v) {
+			t.Errorf("key lines hold %q:\n%s", v, all)
+		}
+	}
+	for _, want := range []string{`environment CGO_ENABLED "0"`, `environment GREET "hello!"`} {
+		if !slices.Contains(l1, want) {
+			t.Errorf("key lines lack %q:\n%s", want, all)
+		}
+	}
+	k4, l4 := lines(cfg("1"), map[string]string{"MODE": "fast", "PROXY_X": proxy})
+	if k4 == k1 {
+		t.Fatal("an environment value did not change the key")
+	}
+	want := []Change{{"environment", "CGO_ENABLED", "modified"}}
+	if got := DiffKeyLines(l1, l4); !reflect.DeepEqual(got, want) {
+		t.Errorf("diff %v, want %v", got, want)
+	}
+	if got := Summarize(want); got != "environment CGO_ENABLED changed" {
+		t.Errorf("summary %q", got)
 	}
 }

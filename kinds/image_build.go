@@ -342,3 +342,11 @@ func (imageBuildKind) RefuseSecrets() string {
 }
 
 var _ config.SecretsRefuser = imageBuildKind{}
+
+// RefuseEnv: image.build runs no command of the step's; values for the
+// Dockerfile go in build_args.
+func (imageBuildKind) RefuseEnv() string {
+	return "image.build runs no command: the engine builds the Dockerfile (give it values with build_args; bottle itself reads DOCKER_HOST)"
+}
+
+var _ config.EnvRefuser = imageBuildKind{}

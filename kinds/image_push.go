@@ -325,3 +325,11 @@ func (imagePushKind) RefuseSecrets() string {
 }
 
 var _ config.SecretsRefuser = imagePushKind{}
+
+// RefuseEnv: image.push runs no command of the step's; the push is done
+// in process.
+func (imagePushKind) RefuseEnv() string {
+	return "image.push runs no command: bottle pushes the image itself (it reads DOCKER_CONFIG and proxies from its own environment)"
+}
+
+var _ config.EnvRefuser = imagePushKind{}

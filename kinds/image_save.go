@@ -87,3 +87,10 @@ func (imageSaveKind) RefuseSecrets() string {
 }
 
 var _ config.SecretsRefuser = imageSaveKind{}
+
+// RefuseEnv: image.save runs no command of the step's.
+func (imageSaveKind) RefuseEnv() string {
+	return "image.save runs no command: it only asks the engine for the image (bottle itself reads DOCKER_HOST)"
+}
+
+var _ config.EnvRefuser = imageSaveKind{}

@@ -373,10 +373,13 @@ func (a *Applier) expand(n *graph.Node, results map[string]*done) (any, error) {
 	})
 }
 
-// env is the command's environment (SPEC §4): a few host variables every
-// program expects, the step's own and its secrets, and BOTTLE_STEP and
-// BOTTLE_WORKSPACE. A secret that is unset, or too short to be masked,
-// fails the step, by name.
+// env is the command's environment (SPEC §4), in this order: a few host
+// variables every program expects, the step's env (and ${env.X} names),
+// pass_env, environment, secrets, then BOTTLE_STEP and BOTTLE_WORKSPACE.
+// A name comes once per step (config checks), so only environment may
+// override a fixed variable (PATH, HOME, …): os/exec keeps the last value.
+// A secret that is unset, or too short to be masked, fails the step, by
+// name.
 func (a *Applier) env(n *graph.Node) ([]string, error) {
 	var env []string
 	for _, name := range []string{"PATH", "HOME", "USER", "TMPDIR", "LANG", "TERM"} {
@@ -389,6 +392,18 @@ func (a *Applier) env(n *graph.Node) ([]string, error) {
 			env = append(env, name+"="+v)
 		}
 	}
+	// pass_env: the host's value when it has one; unset is simply not
+	// passed (a proxy that is not configured is not an error).
+	for _, name := range n.Step.PassEnv {
+		if v, ok := a.Planner.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	environ, err := n.Environment(a.Planner.Graph.Config.Vars)
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, environ...)
 	var unset, short []string
 	for _, name := range n.Step.Secrets {
 		v, ok := a.Planner.LookupEnv(name)
