@@ -85,7 +85,7 @@ EXAMPLES
 			}
 			groups := []struct{ part, title string }{
 				{"schema", "key schema"}, {"kind", "kind"}, {"file", "input files"}, {"field", "fields"},
-				{"env", "env"}, {"secret", "secrets (names only)"}, {"tool", "tools"}, {"dep", "upstream results"},
+				{"env", "env"}, {"environment", "environment"}, {"secret", "secrets (names only)"}, {"tool", "tools"}, {"dep", "upstream results"},
 			}
 			for _, gr := range groups {
 				var lines []string
