@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		"steps.a.kind = 'exec'\nsteps.a.run = '''\nx\\\n'''\n[ \"vars\" ]\n\"a\\u0041\" = \"\\\"q\\\"\"\n",
 		"[steps.a]\r\nkind = \"exec\"\r\nrun = \"x\"\r\n",
 		"[steps.a]\nkind = \"exec\"\nrun = \"\"\"a \\\n   b\"\"\"\"\"\njobs = +1_000\n",
+		"[steps.a]\nkind = \"exec\"\nrun = \"x\"\npass_env = [\"P\", \"P\"]\nenv = [\"P\"]\nenvironment = { E = \"${var.v}${env.X}\", BOTTLE_X = 1 }\n",
 		string(genW2(2, 3)),
 	}
 	for _, tt := range errorTests {
