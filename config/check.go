@@ -127,8 +127,8 @@ func (p *parser) checkExpandedPattern(path, pat string, refs []Ref, vars map[str
 		return
 	}
 	for _, r := range refs {
-		if _, ok := vars[r.Name]; r.Kind != RefVar || !ok {
-			return
+		if v, ok := vars[r.Name]; r.Kind != RefVar || !ok || strings.Contains(v, "${") {
+			return // known only once the plan resolves it
 		}
 	}
 	v, err := Expand(pat, func(r Ref) (string, error) { return vars[r.Name], nil })

@@ -168,14 +168,13 @@ func (p *parser) vars(v any, f *File) {
 		if !ok {
 			continue
 		}
-		if refs, err := Refs(s); err != nil {
+		if _, err := Refs(s); err != nil {
 			p.fieldErr(path, "%v", err)
-		} else if len(refs) > 0 {
-			p.fieldErr(path, "vars cannot use references (%s)", refs[0])
 		}
 		f.Vars[k] = s
 		f.VarPos[k] = p.posOf(path)
 	}
+	p.checkVarRefs(f)
 }
 
 // Step returns the step named name, or nil.

@@ -22,6 +22,11 @@ type Ref struct {
 	Kind  RefKind
 	Name  string
 	Field string // RefStep only
+	// HasDefault is set for ${env.NAME:-DEFAULT}: Default stands in when
+	// the variable is unset or empty, as in sh. The default is literal
+	// text: it holds no references and no }.
+	HasDefault bool
+	Default    string
 }
 
 func (r Ref) String() string {
@@ -29,6 +34,9 @@ func (r Ref) String() string {
 	case RefVar:
 		return "${var." + r.Name + "}"
 	case RefEnv:
+		if r.HasDefault {
+			return "${env." + r.Name + ":-" + r.Default + "}"
+		}
 		return "${env." + r.Name + "}"
 	}
 	return "${step." + r.Name + "." + r.Field + "}"
@@ -100,7 +108,16 @@ func scan(s string, lit func(string), ref func(Ref) error) error {
 		inner := body[:end]
 		r := Ref{Kind: kind}
 		switch kind {
-		case RefVar, RefEnv:
+		case RefEnv:
+			name, def, hasDef := strings.Cut(inner, ":-")
+			if !isIdent(name) {
+				return fmt.Errorf("bad reference %q: want ${env.NAME} or ${env.NAME:-default}, NAME of letters, digits and _", "${"+rest[:len(rest)-len(body)+end+1])
+			}
+			if strings.Contains(def, "${") {
+				return fmt.Errorf("bad reference %q: a default is literal text and cannot hold a reference", "${"+rest[:len(rest)-len(body)+end+1])
+			}
+			r.Name, r.Default, r.HasDefault = name, def, hasDef
+		case RefVar:
 			if !isIdent(inner) {
 				return fmt.Errorf("bad reference %q: want a name of letters, digits and _", "${"+rest[:len(rest)-len(body)+end+1])
 			}
