@@ -142,7 +142,7 @@ func ResolveVars(f *File, overrides map[string]string, getenv func(string) (stri
 		if err != nil {
 			var ve *VarError
 			if !asVarError(err, &ve) {
-				err = &VarError{Var: k, Err: &Error{File: f.Name, Pos: f.VarPos[k], Path: "vars." + k, Msg: err.Error()}}
+				err = &VarError{Var: k, Place: varPlace(f, k), Err: err}
 			}
 			errs[k] = err
 			return "", err
@@ -158,11 +158,14 @@ func ResolveVars(f *File, overrides map[string]string, getenv func(string) (stri
 
 // VarError is a var that could not be resolved, with its place.
 type VarError struct {
-	Var string
-	Err error
+	Var   string
+	Place string // where the var is written: "bottle.toml:4:1: vars.token"
+	Err   error
 }
 
-func (e *VarError) Error() string { return e.Err.Error() }
+func (e *VarError) Error() string {
+	return fmt.Sprintf("${var.%s}: %v (in %s)", e.Var, e.Err, e.Place)
+}
 func (e *VarError) Unwrap() error { return e.Err }
 
 func asVarError(err error, ve **VarError) bool {
@@ -178,8 +181,16 @@ func asVarError(err error, ve **VarError) bool {
 func CheckOverrides(f *File, overrides map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(overrides)) {
 		if _, ok := f.Vars[k]; !ok {
-			return fmt.Errorf("--var %s: no var %q in %s%s", k, k, f.Name, suggest(k, slices.Sorted(maps.Keys(f.Vars))))
+			return fmt.Errorf("--var %s: no var %q%s", k, k, suggest(k, slices.Sorted(maps.Keys(f.Vars))))
 		}
 	}
 	return nil
+}
+
+func varPlace(f *File, k string) string {
+	s := f.Name
+	if p := f.VarPos[k]; p.IsValid() {
+		s += fmt.Sprintf(":%d:%d", p.Line, p.Col)
+	}
+	return s + ": vars." + k
 }

@@ -65,7 +65,7 @@ uses_token = "t=${var.token}"
 	}{
 		{"defaults", nil, nil,
 			map[string]string{"goos": "linux", "goarch": "amd64", "target": "linux-amd64", "out": "out/linux-amd64"},
-			map[string]string{"token": "bottle.toml:6:1: vars.token: ${env.TOKEN} is unset", "uses_token": "bottle.toml:6:1: vars.token:"}},
+			map[string]string{"token": "${var.token}: ${env.TOKEN} is unset: set TOKEN, or give a default: ${env.TOKEN:-VALUE} (in bottle.toml:6:1: vars.token)", "uses_token": "${var.token}: ${env.TOKEN} is unset"}},
 		{"env", map[string]string{"GOOS": "darwin", "TOKEN": "s"}, nil,
 			map[string]string{"goos": "darwin", "target": "darwin-amd64", "out": "out/darwin-amd64", "uses_token": "t=s"}, nil},
 		{"empty counts as unset", map[string]string{"GOOS": "", "TOKEN": ""}, nil,
@@ -74,7 +74,7 @@ uses_token = "t=${var.token}"
 			map[string]string{"goos": "darwin", "target": "darwin-arm64", "token": "${env.X}", "uses_token": "t=${env.X}"}, nil},
 		{"override of an inner var", nil, map[string]string{"target": "wasm"},
 			map[string]string{"goos": "linux", "target": "wasm", "out": "out/wasm"},
-			map[string]string{"token": "bottle.toml:6:1: vars.token: ${env.TOKEN} is unset"}},
+			map[string]string{"token": "${var.token}: ${env.TOKEN} is unset: set TOKEN, or give a default: ${env.TOKEN:-VALUE} (in bottle.toml:6:1: vars.token)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestCheckOverrides(t *testing.T) {
 		t.Error(err)
 	}
 	err = CheckOverrides(f, map[string]string{"verison": "2"})
-	if want := `--var verison: no var "verison" in bottle.toml (did you mean "version"?)`; err == nil || err.Error() != want {
+	if want := `--var verison: no var "verison" (did you mean "version"?)`; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }

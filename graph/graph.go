@@ -38,6 +38,15 @@ type Graph struct {
 	configRel       string // the config's workspace path; "" when it lies outside
 
 	kinds map[string]steps.Kind // the kinds this graph's steps may be, by name
+
+	// Vars are the vars' values for this load: --var overrides, and the
+	// others with ${env.X} and ${var.Y} filled in (config.ResolveVars). A
+	// var that could not be resolved is missing here and its error is in
+	// varErrs.
+	Vars    map[string]string
+	varErrs map[string]error
+	// Overrides are the --var values this graph was loaded with.
+	Overrides map[string]string
 }
 
 // Node is one step of the graph. Public fields describe the work; private
@@ -63,6 +72,11 @@ type Node struct {
 	// Programs are the host programs the kind runs on its own (smolvm):
 	// their binaries enter the key as the step's tools do.
 	Programs []steps.Program
+	// unresolved is why the step cannot be planned: an ${env.X} without a
+	// default whose variable is unset (directly or through a var). It is
+	// reported when the step is resolved, so that a release step's
+	// ${env.GITHUB_TOKEN} does not stop planning the others.
+	unresolved error
 
 	// Set by Resolve:
 	Sources  []string // own input files (workspace paths), sorted

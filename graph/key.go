@@ -178,6 +178,11 @@ func fieldLines(raw any, vars map[string]string) ([]string, error) {
 		case config.RefVar:
 			return vars[r.Name], nil
 		case config.RefEnv:
+			// A default is the file's own text: it enters as written,
+			// beside the variable's env line.
+			if r.HasDefault {
+				return "\x00env." + r.Name + ":-" + r.Default + "\x00", nil
+			}
 			return "\x00env." + r.Name + "\x00", nil
 		default:
 			return "\x00step." + r.Name + "." + r.Field + "\x00", nil

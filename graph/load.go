@@ -22,6 +22,9 @@ type LoadOptions struct {
 	ConfigFile string // path of the config file; default Root/bottle.toml
 	// Getenv reads host variables for ${env.X}; default os.LookupEnv.
 	Getenv func(string) (string, bool)
+	// Vars are --var overrides: each must name a var of the config, and
+	// replaces its value literally.
+	Vars map[string]string
 	// Kinds are the step kinds a step may be, by name: their descriptions
 	// only (cmd/bottle passes kinds.Descriptions()). Required.
 	Kinds map[string]steps.Kind
@@ -63,6 +66,11 @@ func Load(opts LoadOptions) (*Graph, error) {
 		getenv = os.LookupEnv
 	}
 	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache, kinds: opts.Kinds}
+	if err := config.CheckOverrides(file, opts.Vars); err != nil {
+		return nil, &UsageError{Msg: err.Error()}
+	}
+	g.Vars, g.varErrs = config.ResolveVars(file, opts.Vars, getenv)
+	g.Overrides = opts.Vars
 	if rel, err := filepath.Rel(root, cfgPath); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		g.configRel = filepath.ToSlash(rel)
 	}
@@ -143,10 +151,25 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 		v, err := config.Expand(pat, g.StaticRefs(getenv, func(r config.Ref) (string, error) {
 			return "", fmt.Errorf("an input pattern cannot use another step's results (%s): name the file, and the step is needed through it", r)
 		}))
+		if unresolved(err) {
+			n.unresolved = g.errorf(n, "inputs", "%v", err)
+			continue
+		}
 		if err != nil {
 			return g.errorf(n, "inputs", "%v", err)
 		}
 		n.Inputs = append(n.Inputs, v)
+	}
+	if n.unresolved == nil {
+		if _, err := n.Environment(g.Vars); err != nil {
+			return g.errorf(n, "environment", "%v", err)
+		}
+		for _, v := range n.Step.Environment {
+			if _, err := config.Expand(v, g.StaticRefs(getenv, nil)); unresolved(err) {
+				n.unresolved = g.errorf(n, "environment", "%v", err)
+				break
+			}
+		}
 	}
 	for _, r := range inputEnvRefs(n.Step.Inputs) {
 		env[r] = true
@@ -155,9 +178,26 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 
 	// Outputs are known at load time: they may use vars and env, never
 	// another step's results.
-	spec, err := config.ExpandSpec(n.Step.Spec, g.StaticRefs(getenv, func(config.Ref) (string, error) {
-		return "\x00step\x00", nil
-	}))
+	stepMarker := func(config.Ref) (string, error) { return "\x00step\x00", nil }
+	spec, err := config.ExpandSpec(n.Step.Spec, g.StaticRefs(getenv, stepMarker))
+	if unresolved(err) {
+		if n.unresolved == nil {
+			n.unresolved = g.errorf(n, g.unresolvedField(n, refs, getenv), "%v", err)
+		}
+		// Outputs made with a missing value would be wrong ("out/.txt"):
+		// the step has none until its values are there.
+		spec, err = config.ExpandSpec(n.Step.Spec, func(r config.Ref) (string, error) {
+			if v, err := g.StaticRefs(getenv, stepMarker)(r); err == nil {
+				return v, nil
+			}
+			return "", nil
+		})
+		if err != nil {
+			return g.errorf(n, "", "%v", err)
+		}
+		n.StaticSpec = spec
+		return nil
+	}
 	if err != nil {
 		return g.errorf(n, "", "%v", err)
 	}
@@ -262,13 +302,40 @@ func (g *Graph) StaticRefs(getenv func(string) (string, bool), step func(config.
 	return func(r config.Ref) (string, error) {
 		switch r.Kind {
 		case config.RefVar:
-			return g.Config.Vars[r.Name], nil
+			if err := g.varErrs[r.Name]; err != nil {
+				return "", err
+			}
+			return g.Vars[r.Name], nil
 		case config.RefEnv:
-			v, _ := getenv(r.Name)
-			return v, nil
+			return r.EnvValue(getenv)
+		}
+		if step == nil {
+			return "", fmt.Errorf("%s: a step's results cannot stand here", r)
 		}
 		return step(r)
 	}
+}
+
+// unresolved reports whether err is a value missing from outside: an unset
+// ${env.X} without a default, or a var that uses one.
+func unresolved(err error) bool {
+	var ue *config.UnsetEnvError
+	var ve *config.VarError
+	return errors.As(err, &ue) || errors.As(err, &ve)
+}
+
+// unresolvedField names the first field of n's spec (by TOML name) holding
+// a reference whose value is missing, for the error's place.
+func (g *Graph) unresolvedField(n *Node, refs map[string][]config.Ref, getenv func(string) (string, bool)) string {
+	resolve := g.StaticRefs(getenv, func(config.Ref) (string, error) { return "", nil })
+	for _, field := range slices.Sorted(maps.Keys(refs)) {
+		for _, r := range refs[field] {
+			if _, err := resolve(r); unresolved(err) {
+				return field
+			}
+		}
+	}
+	return ""
 }
 
 // ExpandSpec returns n's spec with every reference filled in: ${var.X} and

@@ -323,7 +323,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 		deps[d.Name] = digest
 	}
 	sp.keyIn = &KeyInput{
-		Vars:     pl.Graph.Config.Vars,
+		Vars:     pl.Graph.Vars,
 		Sources:  sp.Sources,
 		Env:      pl.getenv,
 		Tools:    tools,

@@ -70,6 +70,11 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 	}
 	var errs []error
 	for len(wave) > 0 {
+		for _, c := range wave {
+			if c.unresolved != nil {
+				errs = append(errs, c.unresolved)
+			}
+		}
 		errs = append(errs, g.expandAll(wave, virtual, outputs, producers, known)...)
 		var next []*Node
 		for _, c := range wave {

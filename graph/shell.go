@@ -17,7 +17,7 @@ import (
 // inside single quotes, a here-document, backquotes, and so on.
 func (g *Graph) checkShell(n *Node) error {
 	err := config.CheckSpecShell(n.Step.Spec, func(r config.Ref) (string, error) {
-		return g.Config.Vars[r.Name], nil
+		return g.Vars[r.Name], nil
 	})
 	if err == nil {
 		return nil

@@ -399,7 +399,7 @@ func (a *Applier) env(n *graph.Node) ([]string, error) {
 			env = append(env, name+"="+v)
 		}
 	}
-	environ, err := n.Environment(a.Planner.Graph.Config.Vars)
+	environ, err := n.Environment(a.Planner.Graph.Vars)
 	if err != nil {
 		return nil, err
 	}
