@@ -2,7 +2,10 @@ package graph
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/internal/jsonbytes"
@@ -13,13 +16,16 @@ const FormatVersion = 2
 
 // PlanJSON is a plan as `bottle plan --json` prints it and `-o FILE` saves it.
 type PlanJSON struct {
-	FormatVersion int            `json:"format_version"`
-	KeySchema     int            `json:"key_schema"`
-	Config        string         `json:"config"`
-	ConfigDigest  cache.Digest   `json:"config_digest"`
-	Targets       []string       `json:"targets"`
-	Summary       map[string]int `json:"summary"`
-	Steps         []StepJSON     `json:"steps"`
+	FormatVersion int          `json:"format_version"`
+	KeySchema     int          `json:"key_schema"`
+	Config        string       `json:"config"`
+	ConfigDigest  cache.Digest `json:"config_digest"`
+	Targets       []string     `json:"targets"`
+	// Vars are the --var overrides the plan was made with: applying it
+	// with others is refused.
+	Vars    map[string]string `json:"vars,omitempty"`
+	Summary map[string]int    `json:"summary"`
+	Steps   []StepJSON        `json:"steps"`
 }
 
 // StepJSON is one step of a plan.
@@ -58,6 +64,7 @@ func (p *Plan) JSON(g *Graph, saved bool) *PlanJSON {
 		Config:        g.ConfigName,
 		ConfigDigest:  cache.SumBytes(g.configData),
 		Targets:       p.Targets,
+		Vars:          g.Overrides,
 		Summary:       map[string]int{},
 		Steps:         []StepJSON{},
 	}
@@ -142,6 +149,9 @@ func CheckSaved(saved *PlanJSON, now *PlanJSON) error {
 	if saved.KeySchema != now.KeySchema {
 		return &StaleError{What: "it was made by a bottle with another key schema"}
 	}
+	if what := diffVars(saved.Vars, now.Vars); what != "" {
+		return &StaleError{What: what}
+	}
 	if saved.ConfigDigest != now.ConfigDigest {
 		return &StaleError{What: now.Config + " changed since the plan was made"}
 	}
@@ -204,4 +214,30 @@ func sourceMap(list []SourceJSON) map[string]string {
 		m[string(s.Path)] = s.ID
 	}
 	return m
+}
+
+// diffVars names the first var whose --var override differs between a
+// saved plan and now, or "".
+func diffVars(saved, now map[string]string) string {
+	names := slices.Sorted(maps.Keys(saved))
+	for k := range now {
+		if _, ok := saved[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	show := func(m map[string]string, k string) string {
+		if v, ok := m[k]; ok {
+			return "--var " + k + "=" + strconv.Quote(v)
+		}
+		return "no --var " + k
+	}
+	for _, k := range names {
+		sv, sok := saved[k]
+		nv, nok := now[k]
+		if sok != nok || sv != nv {
+			return fmt.Sprintf("var %s: it was made with %s, this apply has %s", k, show(saved, k), show(now, k))
+		}
+	}
+	return ""
 }

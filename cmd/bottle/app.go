@@ -28,6 +28,25 @@ type app struct {
 
 	remoteCache                        string
 	remoteWrite, remoteStrict, offline bool
+
+	vars varFlag // --var NAME=VALUE overrides
+}
+
+// varFlag collects repeated --var NAME=VALUE flags.
+type varFlag map[string]string
+
+func (v *varFlag) String() string { return "" }
+
+func (v *varFlag) Set(s string) error {
+	name, val, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, not %q", s)
+	}
+	if *v == nil {
+		*v = varFlag{}
+	}
+	(*v)[name] = val
+	return nil
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, hurry <-chan struct{}) *app {
@@ -47,6 +66,7 @@ func (a *app) globalFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&a.remoteWrite, "remote-cache-write", a.remoteWrite, "also upload the results of steps that ran to the remote cache (CI)")
 	fs.BoolVar(&a.remoteStrict, "remote-cache-strict", a.remoteStrict, "fail when the remote cache cannot be used, instead of warning and running locally")
 	fs.BoolVar(&a.offline, "offline", a.offline, "use no remote cache, whatever the flags and settings say")
+	fs.Var(&a.vars, "var", "set the var `NAME=VALUE` for this plan or apply, instead of its [vars] value (repeatable)")
 }
 
 func orDefault(s, d string) string {
