@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 		"[steps.a]\r\nkind = \"exec\"\r\nrun = \"x\"\r\n",
 		"[steps.a]\nkind = \"exec\"\nrun = \"\"\"a \\\n   b\"\"\"\"\"\njobs = +1_000\n",
 		"[steps.a]\nkind = \"exec\"\nrun = \"x\"\npass_env = [\"P\", \"P\"]\nenv = [\"P\"]\nenvironment = { E = \"${var.v}${env.X}\", BOTTLE_X = 1 }\n",
+		"[vars]\na = \"${env.A:-x:-y}${var.b}\"\nb = \"${env.B}${var.a}\"\nc = \"${env.C:-}\"\n[steps.a]\nkind = \"exec\"\nrun = \"${env.D:-d} ${var.c}\"\n",
 		string(genW2(2, 3)),
 	}
 	for _, tt := range errorTests {
