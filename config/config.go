@@ -19,7 +19,7 @@ type File struct {
 	Settings Settings
 	Vars     map[string]string
 	VarPos   map[string]Pos
-	Steps    []*Step // in the order they appear in the file
+	Steps    []*Step  // in the order they appear in the file
 	Groups   []*Group // steps of kind "group", in file order; never in Steps
 }
 
