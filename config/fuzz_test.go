@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		"[steps.a]\nkind = \"exec\"\nrun = \"\"\"a \\\n   b\"\"\"\"\"\njobs = +1_000\n",
 		"[steps.a]\nkind = \"exec\"\nrun = \"x\"\npass_env = [\"P\", \"P\"]\nenv = [\"P\"]\nenvironment = { E = \"${var.v}${env.X}\", BOTTLE_X = 1 }\n",
 		string(genW2(2, 3)),
+		"[settings]\ndefault = [\"ci\", \"x\"]\n[steps.a]\nkind = \"exec\"\nrun = \"${step.ci.outputs}\"\nneeds = [\"ci\"]\n[steps.ci]\nkind = \"group\"\nneeds = [\"g\", \"a\"]\n[steps.g]\nkind = \"group\"\nneeds = [\"ci\"]\nrun = 1\n",
 	}
 	for _, tt := range errorTests {
 		seeds = append(seeds, tt.src)
