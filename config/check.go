@@ -50,6 +50,16 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 		}
 		return without(names, self)
 	}
+	for _, g := range f.Groups {
+		for _, n := range g.Needs {
+			switch {
+			case n == g.Name:
+				p.fieldErr("steps."+g.Name+".needs", "a group cannot contain itself")
+			case declared[n] == nil:
+				p.fieldErr("steps."+g.Name+".needs", "no step %q%s", n, suggest(n, others(g.Name)))
+			}
+		}
+	}
 	for _, s := range f.Steps {
 		base := "steps." + s.Name
 		for _, n := range s.Needs {
@@ -72,6 +82,8 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 				switch {
 				case r.Name == s.Name:
 					p.fieldErr(path, "%s: a step cannot use its own results", r)
+				case other == nil && f.Group(r.Name) != nil:
+					p.fieldErr(path, "%s: %s is a group, which has no results: refer to one of its steps (%s)", r, r.Name, strings.Join(f.Members(r.Name), ", "))
 				case other == nil:
 					if declared[r.Name] == nil {
 						p.fieldErr(path, "%s: no step %q%s", r, r.Name, suggest(r.Name, others(s.Name)))

@@ -19,7 +19,8 @@ type File struct {
 	Settings Settings
 	Vars     map[string]string
 	VarPos   map[string]Pos
-	Steps    []*Step // in the order they appear in the file
+	Steps    []*Step  // in the order they appear in the file
+	Groups   []*Group // steps of kind "group", in file order; never in Steps
 }
 
 // Settings is the [settings] table.
@@ -30,6 +31,9 @@ type Settings struct {
 	// Pools is pools: the most steps of each pool that run at once,
 	// whatever jobs says. Scheduling only: never in a key.
 	Pools map[string]int
+	// Default is default: the steps and groups taken when a command names
+	// none. Empty means every step.
+	Default []string
 }
 
 // Pos is a 1-based line and column. The zero Pos means unknown.

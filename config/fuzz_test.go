@@ -26,6 +26,7 @@ func FuzzParse(f *testing.F) {
 		"[steps.a]\nkind = \"exec\"\nrun = \"x\"\npass_env = [\"P\", \"P\"]\nenv = [\"P\"]\nenvironment = { E = \"${var.v}${env.X}\", BOTTLE_X = 1 }\n",
 		"[vars]\na = \"${env.A:-x:-y}${var.b}\"\nb = \"${env.B}${var.a}\"\nc = \"${env.C:-}\"\n[steps.a]\nkind = \"exec\"\nrun = \"${env.D:-d} ${var.c}\"\n",
 		string(genW2(2, 3)),
+		"[settings]\ndefault = [\"ci\", \"x\"]\n[steps.a]\nkind = \"exec\"\nrun = \"${step.ci.outputs}\"\nneeds = [\"ci\"]\n[steps.ci]\nkind = \"group\"\nneeds = [\"g\", \"a\"]\n[steps.g]\nkind = \"group\"\nneeds = [\"ci\"]\nrun = 1\n",
 	}
 	for _, tt := range errorTests {
 		seeds = append(seeds, tt.src)

@@ -114,6 +114,10 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		if m, ok := p.table("steps", v); ok {
 			declared = m
 			for k, v := range m {
+				if tm, ok := v.(map[string]any); ok && tm["kind"] == GroupKind && isStepName(k) {
+					f.Groups = append(f.Groups, p.group(k, tm, "steps."+k, p.pos.child("steps").child(k)))
+					continue
+				}
 				if st := p.step(k, v); st != nil {
 					f.Steps = append(f.Steps, st)
 				}
@@ -127,7 +131,16 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		}
 		return a.Name < b.Name // several steps in one inline table
 	})
+	sort.Slice(f.Groups, func(i, j int) bool {
+		a, b := f.Groups[i], f.Groups[j]
+		if a.Pos != b.Pos {
+			return a.Pos.before(b.Pos)
+		}
+		return a.Name < b.Name
+	})
 	p.crossCheck(f, declared)
+	p.checkGroups(f)
+	p.checkDefault(f, declared)
 	p.checkPools(f)
 	p.checkSecrets(f)
 	if len(p.errs) > 0 {
@@ -192,7 +205,7 @@ func (p *parser) settings(v any, s *Settings) {
 	if !ok {
 		return
 	}
-	known := []string{"cache_dir", "jobs", "pools", "remote_cache"}
+	known := []string{"cache_dir", "default", "jobs", "pools", "remote_cache"}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		path := "settings." + k
 		switch k {
@@ -213,6 +226,8 @@ func (p *parser) settings(v any, s *Settings) {
 			s.Jobs = int(n)
 		case "pools":
 			s.Pools = p.pools(m[k])
+		case "default":
+			s.Default, _ = p.strList(keyPath{"settings", k}, m[k])
 		default:
 			p.errorf(path, "unknown field %q%s", k, suggest(k, known))
 		}
@@ -354,7 +369,7 @@ func (p *parser) step(name string, v any) *Step {
 	}
 	kindV, ok := m["kind"]
 	if !ok {
-		p.errorf(base+".kind", "missing field \"kind\": one of %s", strings.Join(slices.Sorted(maps.Keys(p.kinds)), ", "))
+		p.errorf(base+".kind", "missing field \"kind\": one of %s", strings.Join(p.kindNames(), ", "))
 		return nil
 	}
 	kind, ok := p.str(keyPath{base, "kind"}, kindV)
@@ -363,7 +378,7 @@ func (p *parser) step(name string, v any) *Step {
 	}
 	info, ok := p.kinds[kind]
 	if !ok {
-		p.fieldErr(base+".kind", "unknown kind %q%s (kinds: %s)", kind, suggest(kind, slices.Sorted(maps.Keys(p.kinds))), strings.Join(slices.Sorted(maps.Keys(p.kinds)), ", "))
+		p.fieldErr(base+".kind", "unknown kind %q%s (kinds: %s)", kind, suggest(kind, p.kindNames()), strings.Join(p.kindNames(), ", "))
 		return nil
 	}
 	st.Kind = kind

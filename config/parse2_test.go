@@ -12,7 +12,7 @@ func TestParseReportsErrorsOfEveryKind(t *testing.T) {
 	// in another, and needing the broken step is not reported again.
 	src := "[steps.a]\nkind = \"exce\"\n\n[steps.b]\nkind = \"exec\"\nrun = \"${var.nope}\"\nneeds = [\"a\", \"c\"]\n"
 	_, err := Parse("bottle.toml", []byte(src), kinds)
-	want := `bottle.toml:2:1: steps.a.kind: unknown kind "exce" (did you mean "exec"?) (kinds: exec, image.build)
+	want := `bottle.toml:2:1: steps.a.kind: unknown kind "exce" (did you mean "exec"?) (kinds: exec, group, image.build)
 bottle.toml:6:1: steps.b.run: ${var.nope}: no var "nope"
 bottle.toml:7:1: steps.b.needs: no step "c" (did you mean "a"?)`
 	if err == nil || err.Error() != want {

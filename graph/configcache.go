@@ -20,7 +20,7 @@ import (
 // plan of a 5,000-step pipeline does not parse and validate it again. Only a
 // file that parsed cleanly is kept; any change to it is a miss.
 
-const configCacheVersion = 1
+const configCacheVersion = 2 // 2: groups
 
 type cachedConfig struct {
 	Version  int
@@ -30,6 +30,7 @@ type cachedConfig struct {
 	Vars     map[string]string
 	VarPos   map[string]config.Pos
 	Steps    []cachedStep
+	Groups   []*config.Group
 }
 
 type cachedStep struct {
@@ -66,7 +67,7 @@ func loadCachedConfig(root, name string, data []byte, kinds map[string]steps.Kin
 		cc.Version != configCacheVersion || cc.Digest != configDigest(data, kinds) || cc.Name != name {
 		return nil
 	}
-	f := &config.File{Name: cc.Name, Settings: cc.Settings, Vars: cc.Vars, VarPos: cc.VarPos}
+	f := &config.File{Name: cc.Name, Settings: cc.Settings, Vars: cc.Vars, VarPos: cc.VarPos, Groups: cc.Groups}
 	if f.Vars == nil {
 		f.Vars = map[string]string{}
 	}
@@ -88,7 +89,7 @@ func (g *Graph) SaveConfigCache() error {
 	}
 	f := g.Config
 	cc := cachedConfig{Version: configCacheVersion, Digest: configDigest(g.configData, g.kinds), Name: f.Name,
-		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos}
+		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos, Groups: f.Groups}
 	for _, st := range f.Steps {
 		cc.Steps = append(cc.Steps, cachedStep{Step: *st})
 	}

@@ -115,6 +115,13 @@ func (g *Graph) errorf(n *Node, field string, format string, args ...any) error 
 func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	needs := map[string]bool{}
 	for _, name := range n.Step.Needs {
+		// A need on a group is a need on each of its members.
+		if members := g.Config.Members(name); members != nil {
+			for _, m := range members {
+				needs[m] = true
+			}
+			continue
+		}
 		needs[name] = true
 	}
 	env := map[string]bool{}

@@ -28,7 +28,7 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 	if len(names) == 0 {
 		roots = g.Nodes
 	} else {
-		for _, name := range names {
+		for _, name := range g.ExpandGroups(names) {
 			n := g.byName[name]
 			if n == nil {
 				return nil, &UsageError{Msg: fmt.Sprintf("no step %q in %s%s", name, g.ConfigName, g.suggest(name))}
@@ -97,10 +97,33 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 	return g.topoSort(copies)
 }
 
+// ExpandGroups replaces each group among names by its members, keeping
+// the order and each name once.
+func (g *Graph) ExpandGroups(names []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range names {
+		members := g.Config.Members(name)
+		if members == nil {
+			members = []string{name}
+		}
+		for _, m := range members {
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
 func (g *Graph) suggest(name string) string {
-	names := make([]string, len(g.Nodes))
-	for i, n := range g.Nodes {
-		names[i] = n.Name
+	names := make([]string, 0, len(g.Nodes)+len(g.Config.Groups))
+	for _, n := range g.Nodes {
+		names = append(names, n.Name)
+	}
+	for _, gr := range g.Config.Groups {
+		names = append(names, gr.Name)
 	}
 	return config.Suggest(name, names)
 }

@@ -94,7 +94,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		FlagSet:    rootFS,
 		Options:    ffOptions,
 		Subcommands: []*ffcli.Command{
-			a.planCmd(), a.applyCmd(), a.explainCmd(), a.graphCmd(), a.logsCmd(), a.cacheCmd(), a.versionCmd(),
+			a.planCmd(), a.applyCmd(), a.explainCmd(), a.graphCmd(), a.listCmd(), a.logsCmd(), a.cacheCmd(), a.versionCmd(),
 		},
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {

@@ -32,6 +32,7 @@ func (a *app) applyCmd() *ffcli.Command {
 	jobs := fs.Int("j", 0, "run up to `N` steps at once (default: settings.jobs, else the number of CPUs)")
 	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
 	refresh := fs.Bool("refresh", false, "check that effects still exist and restore or redo the missing ones")
+	all := allFlag(fs)
 	var replace stringList
 	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
 	return &ffcli.Command{
@@ -49,7 +50,8 @@ A failure stops the run (running steps are stopped, nothing new starts)
 unless --keep-going. Ctrl-C stops running steps and exits 130.
 
 EXAMPLES
-  bottle apply                 plan, ask, apply
+  bottle apply                 plan, ask, apply (settings.default, else every step)
+  bottle apply --all           every step, whatever settings.default says
   bottle apply --yes           no question (for scripts and CI)
   bottle apply -j 8 test       test and what it needs, 8 at a time
   bottle plan -o p.json && bottle apply p.json`),
@@ -61,7 +63,7 @@ EXAMPLES
 			if jobsSet && *jobs < 1 {
 				return usageErr("-j %d: give the number of steps to run at once, at least 1 (leave -j out for the default)", *jobs)
 			}
-			return a.apply(ctx, args, applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace})
+			return a.apply(ctx, args, applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all})
 		},
 	}
 }
@@ -69,6 +71,7 @@ EXAMPLES
 // applyOpts are apply's flags; warm is 'bottle cache warm'.
 type applyOpts struct {
 	yes, keepGoing, refresh, warm bool
+	all                           bool // --all: every step, not settings.default
 	jobs                          int
 	replace                       []string
 }
@@ -112,6 +115,14 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		if ws.g.Node(r) == nil {
 			return usageErr("--replace %s: no such step", r)
 		}
+	}
+	if saved == nil {
+		// A saved plan keeps the targets it was made for.
+		if args, err = targets(ws.g, args, o.all); err != nil {
+			return err
+		}
+	} else if o.all {
+		return usageErr("--all means every step: a saved plan keeps the steps it was made for")
 	}
 	rc, err := a.useRemote(ctx, ws, pl, a.remoteWrite || o.warm)
 	if err != nil {

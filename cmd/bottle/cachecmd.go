@@ -211,6 +211,7 @@ func (a *app) remoteWorkspace(ctx context.Context, what string) (*pipeline, *gra
 
 func (a *app) cachePushCmd() *ffcli.Command {
 	fs := a.flagSet("cache push")
+	all := allFlag(fs)
 	return &ffcli.Command{
 		Name:       "push",
 		ShortUsage: "bottle cache push [flags] [STEP...]",
@@ -233,7 +234,11 @@ EXAMPLES
 				return err
 			}
 			defer ws.state.Close()
-			plan, err := pl.Plan(args)
+			names, err := targets(ws.g, args, *all)
+			if err != nil {
+				return err
+			}
+			plan, err := pl.Plan(names)
 			if err != nil {
 				return err
 			}
@@ -244,6 +249,7 @@ EXAMPLES
 
 func (a *app) cachePullCmd() *ffcli.Command {
 	fs := a.flagSet("cache pull")
+	all := allFlag(fs)
 	return &ffcli.Command{
 		Name:       "pull",
 		ShortUsage: "bottle cache pull [flags] [STEP...]",
@@ -266,7 +272,11 @@ EXAMPLES
 			}
 			defer ws.state.Close()
 			pl.Cache, pl.Lookups = rc, remoteLookups
-			plan, err := pl.Plan(args)
+			names, err := targets(ws.g, args, *all)
+			if err != nil {
+				return err
+			}
+			plan, err := pl.Plan(names)
 			if err != nil {
 				return err
 			}
@@ -282,6 +292,7 @@ func (a *app) cacheWarmCmd() *ffcli.Command {
 	fs := a.flagSet("cache warm")
 	jobs := fs.Int("j", 0, "run up to `N` steps at once (default: settings.jobs, else the number of CPUs)")
 	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
+	all := allFlag(fs)
 	return &ffcli.Command{
 		Name:       "warm",
 		ShortUsage: "bottle cache warm [flags] [STEP...]",
@@ -303,7 +314,7 @@ EXAMPLES
 			if *jobs < 0 {
 				return usageErr("-j %d: give the number of steps to run at once, at least 1", *jobs)
 			}
-			return a.apply(ctx, args, applyOpts{yes: true, jobs: *jobs, keepGoing: *keepGoing, warm: true})
+			return a.apply(ctx, args, applyOpts{yes: true, jobs: *jobs, keepGoing: *keepGoing, warm: true, all: *all})
 		},
 	}
 }

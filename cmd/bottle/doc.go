@@ -5,6 +5,7 @@
 //	bottle apply           show the plan, ask, then do only what changed
 //	bottle explain STEP    why a step has its status
 //	bottle graph           the graph, as dot, mermaid or json
+//	bottle list            the steps and groups; * marks settings.default
 //	bottle logs STEP       the step's last log
 //	bottle cache stats|prune|verify
 //	bottle version
@@ -43,6 +44,7 @@ EXAMPLES
   bottle plan                  what would happen, and why
   bottle apply                 do it, after a 'yes'
   bottle apply --yes bin       just bin and what it needs, without asking
+  bottle apply --all           every step, whatever settings.default says
   bottle plan -o plan.json && bottle apply plan.json
   bottle explain bin           what changed since bin last ran
 

@@ -13,6 +13,7 @@ import (
 
 func (a *app) graphCmd() *ffcli.Command {
 	fs := a.flagSet("graph")
+	all := allFlag(fs)
 	format := fs.String("format", "dot", "output format: dot, mermaid or json")
 	return &ffcli.Command{
 		Name:       "graph",
@@ -39,7 +40,11 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			plan, err := ws.planner(ctx, nil, nil).Plan(args)
+			names, err := targets(ws.g, args, *all)
+			if err != nil {
+				return err
+			}
+			plan, err := ws.planner(ctx, nil, nil).Plan(names)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ func (a *app) planCmd() *ffcli.Command {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: README, 'Plan JSON')")
 	out := fs.String("o", "", "save the plan to `FILE` for 'bottle apply FILE'")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 2 when anything would run or be restored, 0 when all is up to date")
+	all := allFlag(fs)
 	refresh := fs.Bool("refresh", false, "check that effects still exist (images in the engine, ...) and plan to restore or redo the missing ones")
 	return &ffcli.Command{
 		Name:       "plan",
@@ -34,7 +35,9 @@ when an image.build that names no platform is planned (its key holds it):
   replace     as run, but an existing effect is removed first
   pending     a step it needs will run; decided when that one finishes
 
-Named steps limit the plan to them and what they need.
+Named steps limit the plan to them and what they need (a group means its
+steps); with none named, plan takes settings.default, or every step when it
+is unset or with --all.
 
 EXAMPLES
   bottle plan
@@ -56,7 +59,11 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			plan, err := pl.Plan(args)
+			names, err := targets(ws.g, args, *all)
+			if err != nil {
+				return err
+			}
+			plan, err := pl.Plan(names)
 			if err != nil {
 				return err
 			}

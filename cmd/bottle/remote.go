@@ -214,7 +214,7 @@ func (a *app) warmTargets(g *graph.Graph, targets []string) ([]string, error) {
 		}
 		return skip[n.Name]
 	}
-	names := targets
+	names := g.ExpandGroups(targets)
 	if len(names) == 0 {
 		for _, n := range g.Nodes {
 			names = append(names, n.Name)
