@@ -214,16 +214,9 @@ func (p *parser) settings(v any, s *Settings) {
 		case "remote_cache":
 			s.RemoteCache, _ = p.str(keyPath{"settings", k}, m[k])
 		case "jobs":
-			n, ok := m[k].(int64)
-			if !ok {
-				p.fieldErr(path, "want a whole number, got %s", describe(m[k]))
-				continue
+			if n, ok := p.stepsAtOnce(path, m[k]); ok {
+				s.Jobs = n
 			}
-			if n < 1 || n > 4096 {
-				p.fieldErr(path, "want a number of steps at once from 1 to 4096, got %d", n)
-				continue
-			}
-			s.Jobs = int(n)
 		case "pools":
 			s.Pools = p.pools(m[k])
 		case "default":
@@ -232,6 +225,21 @@ func (p *parser) settings(v any, s *Settings) {
 			p.errorf(path, "unknown field %q%s", k, suggest(k, known))
 		}
 	}
+}
+
+// stepsAtOnce reads a number of steps at once (settings.jobs, a pool's
+// size): a whole number from 1 to 4096.
+func (p *parser) stepsAtOnce(path string, v any) (int, bool) {
+	n, ok := v.(int64)
+	if !ok {
+		p.fieldErr(path, "want a whole number of steps at once, got %s", describe(v))
+		return 0, false
+	}
+	if n < 1 || n > 4096 {
+		p.fieldErr(path, "want a number of steps at once from 1 to 4096, got %d", n)
+		return 0, false
+	}
+	return int(n), true
 }
 
 // pools reads settings.pools: { NAME = SIZE, ... }.
@@ -250,16 +258,9 @@ func (p *parser) pools(v any) map[string]int {
 			p.fieldErr(path, "bad pool name %q: use letters, digits and _, starting with a letter or _", name)
 			continue
 		}
-		n, ok := m[name].(int64)
-		if !ok {
-			p.fieldErr(path, "want a whole number of steps at once, got %s", describe(m[name]))
-			continue
+		if n, ok := p.stepsAtOnce(path, m[name]); ok {
+			out[name] = n
 		}
-		if n < 1 || n > 4096 {
-			p.fieldErr(path, "want a number of steps at once from 1 to 4096, got %d", n)
-			continue
-		}
-		out[name] = int(n)
 	}
 	return out
 }

@@ -19,18 +19,7 @@ import (
 
 // passEnvNames checks the names of one step's pass_env field.
 func (p *parser) passEnvNames(at keyPath, names []string) {
-	seen := map[string]bool{}
-	for _, n := range names {
-		switch {
-		case !isIdent(n):
-			p.fieldErr(at.String(), "%q is not a variable name", n)
-		case notSecrets[n] != "":
-			p.fieldErr(at.String(), "%s is %s: no need to pass it", n, notSecrets[n])
-		case seen[n]:
-			p.fieldErr(at.String(), "%q is listed twice", n)
-		}
-		seen[n] = true
-	}
+	p.hostNames(at, names, "no need to pass it")
 }
 
 // environment decodes one step's environment table: names as in env,

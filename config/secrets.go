@@ -20,13 +20,20 @@ var notSecrets = map[string]string{
 
 // secretNames checks the names of one step's secrets field.
 func (p *parser) secretNames(at keyPath, names []string) {
+	p.hostNames(at, names, "it cannot be a secret")
+}
+
+// hostNames checks a list of host variable names (secrets, pass_env): each
+// a variable name, listed once, and none of the variables bottle sets
+// itself (why says what that means for this list).
+func (p *parser) hostNames(at keyPath, names []string, why string) {
 	seen := map[string]bool{}
 	for _, n := range names {
 		switch {
 		case !isIdent(n):
 			p.fieldErr(at.String(), "%q is not a variable name", n)
 		case notSecrets[n] != "":
-			p.fieldErr(at.String(), "%s is %s: it cannot be a secret", n, notSecrets[n])
+			p.fieldErr(at.String(), "%s is %s: %s", n, notSecrets[n], why)
 		case seen[n]:
 			p.fieldErr(at.String(), "%q is listed twice", n)
 		}
