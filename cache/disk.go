@@ -425,9 +425,6 @@ func (c *Disk) restoreFile(d Digest, dst, tmpDir string, perm fs.FileMode) error
 	if tmpDir == "" {
 		tmpDir = dir
 	}
-	if size, ok := c.verified.Load(d); ok {
-		return c.restoreVerified(src, d, size.(int64), dst, dir, tmpDir, perm)
-	}
 	tmp, err := createTemp(tmpDir, ".bottle-", 0o600)
 	if err != nil {
 		return err
@@ -439,18 +436,8 @@ func (c *Disk) restoreFile(d Digest, dst, tmpDir string, perm fs.FileMode) error
 			os.Remove(tmp.Name())
 		}
 	}()
-	bp := bufPool.Get().(*[]byte)
-	h := sha256.New()
-	_, err = copyHashing(tmp, src, h, *bp)
-	bufPool.Put(bp)
-	if err != nil {
+	if err := c.copyBlob(tmp, src, d); err != nil {
 		return err
-	}
-	var got Digest
-	h.Sum(got[:0])
-	if got != d {
-		src.Close()
-		return &CorruptError{Digest: d, Got: got, Path: p, MovedTo: moveAside(c.dir, p, d.String())}
 	}
 	if err := tmp.Chmod(perm); err != nil {
 		return err
@@ -471,6 +458,39 @@ func (c *Disk) restoreFile(d Digest, dst, tmpDir string, perm fs.FileMode) error
 		return err
 	}
 	committed = true
+	return nil
+}
+
+// copyBlob copies blob d from src to dst and checks it: by its digest while
+// copying, or, for a blob PutVerified stored in this process (hashed as it
+// arrived, moments ago), by its size only, with a plain copy the kernel may
+// do on its own (copy_file_range). A blob that fails is moved aside.
+func (c *Disk) copyBlob(dst *os.File, src *os.File, d Digest) error {
+	if size, ok := c.verified.Load(d); ok {
+		n, err := io.Copy(dst, src)
+		if err != nil {
+			return err
+		}
+		if n != size.(int64) {
+			c.verified.Delete(d)
+			src.Close()
+			return &CorruptError{Digest: d, Path: src.Name(), MovedTo: moveAside(c.dir, src.Name(), d.String())}
+		}
+		return nil
+	}
+	bp := bufPool.Get().(*[]byte)
+	h := sha256.New()
+	_, err := copyHashing(dst, src, h, *bp)
+	bufPool.Put(bp)
+	if err != nil {
+		return err
+	}
+	var got Digest
+	h.Sum(got[:0])
+	if got != d {
+		src.Close()
+		return &CorruptError{Digest: d, Got: got, Path: src.Name(), MovedTo: moveAside(c.dir, src.Name(), d.String())}
+	}
 	return nil
 }
 
@@ -587,49 +607,4 @@ func (r *Reader) CopyBlob(w io.Writer, d Digest) (int64, error) {
 		return 0, err
 	}
 	return io.CopyBuffer(w, f, *bp)
-}
-
-// restoreVerified restores a blob this process verified moments ago
-// (PutVerified): a plain copy, which the kernel may do on its own
-// (copy_file_range), checked by size; the content was hashed as it arrived.
-func (c *Disk) restoreVerified(src *os.File, d Digest, size int64, dst, dir, tmpDir string, perm fs.FileMode) error {
-	tmp, err := createTemp(tmpDir, ".bottle-", 0o600)
-	if err != nil {
-		return err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	n, err := io.Copy(tmp, src)
-	if err != nil {
-		return err
-	}
-	if n != size {
-		c.verified.Delete(d)
-		return &CorruptError{Digest: d, Path: src.Name(), MovedTo: moveAside(c.dir, src.Name(), d.String())}
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	err = os.Rename(tmp.Name(), dst)
-	if errors.Is(err, syscall.EXDEV) && tmpDir != dir {
-		os.Remove(tmp.Name())
-		committed = true
-		if _, err := src.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		return c.restoreVerified(src, d, size, dst, dir, dir, perm)
-	}
-	if err != nil {
-		return err
-	}
-	committed = true
-	return nil
 }
