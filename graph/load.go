@@ -71,7 +71,8 @@ func Load(opts LoadOptions) (*Graph, error) {
 	}
 	g.Vars, g.varErrs = config.ResolveVars(file, opts.Vars, getenv)
 	g.Overrides = opts.Vars
-	if rel, err := filepath.Rel(root, cfgPath); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if within(root, cfgPath) {
+		rel, _ := filepath.Rel(root, cfgPath)
 		g.configRel = filepath.ToSlash(rel)
 	}
 	for _, st := range file.Steps {

@@ -595,21 +595,28 @@ func (pl *Planner) intact(prev *workspace.Step, outputs map[string]files.Entry) 
 // link into the workspace (the files behind it are inputs in their own
 // right) but would hide every edit made behind a link that leaves it.
 func (pl *Planner) checkLinkInput(n *Node, e files.Entry) error {
-	root, err := filepath.EvalSymlinks(pl.Graph.Root)
-	if err != nil {
-		return nil
-	}
 	target, err := filepath.EvalSymlinks(filepath.Join(pl.Graph.Root, filepath.FromSlash(e.Path)))
 	if err != nil {
 		return nil // a dangling link: hashed by its name, as before
 	}
-	if rel, err := filepath.Rel(root, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if within(pl.Graph.Root, target) {
+		return nil
+	}
+	// The workspace's own path may pass through a link: compare with where
+	// it really is before calling the target outside.
+	if root, err := filepath.EvalSymlinks(pl.Graph.Root); err != nil || within(root, target) {
 		return nil
 	}
 	if fi, err := os.Stat(target); err != nil || !fi.IsDir() {
 		return nil
 	}
 	return pl.Graph.errorf(n, "inputs", "input %s is a link to the folder %s, outside the workspace: edits there would go unseen (a link is hashed by its target's name); move or copy the folder into the workspace", e.Path, target)
+}
+
+// within reports whether the absolute path p is root or lies below it.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // strayEntry returns the first entry of the output folder dir (rel in the
