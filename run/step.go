@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
@@ -24,6 +23,7 @@ import (
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
+	"golang.org/x/sync/errgroup"
 )
 
 // outcome is how one step ended, as its goroutine reports it.
@@ -174,40 +174,20 @@ func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan) (*cache.Resul
 const restoreJobs = 8
 
 // restoreFiles copies files from the cache into the workspace, up to
-// restoreJobs at once, and returns the first error (the rest stop early).
+// restoreJobs at once, and returns the first error (no file starts after
+// it).
 func (a *Applier) restoreFiles(files []cache.File, tmpDir string) error {
-	var (
-		mu    sync.Mutex
-		first error
-		next  int
-		wg    sync.WaitGroup
-	)
-	take := func() (cache.File, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first != nil || next == len(files) {
-			return cache.File{}, false
-		}
-		next++
-		return files[next-1], true
-	}
-	for range min(restoreJobs, len(files)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for f, ok := take(); ok; f, ok = take() {
-				if err := a.Store.RestoreFile(f.Digest, a.abs(f.Path), tmpDir, f.Mode.Perm()); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
+	g, ctx := errgroup.WithContext(context.Background())
+	g.SetLimit(restoreJobs)
+	for _, f := range files {
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil
 			}
-		}()
+			return a.Store.RestoreFile(f.Digest, a.abs(f.Path), tmpDir, f.Mode.Perm())
+		})
 	}
-	wg.Wait()
-	return first
+	return g.Wait()
 }
 
 // noLinkAbove refuses to restore into an output whose folder, or any

@@ -19,10 +19,15 @@ import (
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/run"
 	"github.com/bottle-build/bottle/steps"
+	"golang.org/x/sync/errgroup"
 )
 
 // remoteLookups is how many look-ups planning makes at once.
 const remoteLookups = 32
+
+// remoteJobs is how many results cache push and pull move at once (each
+// moves its blobs with bounded concurrency of its own).
+const remoteJobs = 4
 
 // remoteURL is the remote cache this run uses: --remote-cache (or
 // BOTTLE_REMOTE_CACHE), else settings.remote_cache; none with --offline.
@@ -258,9 +263,9 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 		bytes              int64
 		notApplied         []string
 		notLocal           []string
-		wg                 sync.WaitGroup
+		g                  errgroup.Group
 	)
-	sem := make(chan struct{}, 4)
+	g.SetLimit(remoteJobs)
 	for _, sp := range plan.Steps {
 		n := sp.Node
 		if !n.FromCache() {
@@ -276,10 +281,7 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 			notLocal = append(notLocal, n.Name)
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			ok, size, err := rc.Upload(ctx, res)
 			mu.Lock()
 			defer mu.Unlock()
@@ -293,9 +295,10 @@ func (a *app) pushResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 			default:
 				there++
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	fmt.Fprintf(a.stdout, "Remote cache %s: %d %s uploaded (%s), %d already there",
 		rc.c.URL(), sent, plural(sent, "result", "results"), humanBytes(bytes), there)
 	if fails > 0 {
@@ -327,30 +330,28 @@ func (a *app) pullResults(ctx context.Context, ws *pipeline, rc *remoteCache, pl
 		mu         sync.Mutex
 		got, fails int
 		bytes      int64
-		wg         sync.WaitGroup
+		g          errgroup.Group
 	)
-	sem := make(chan struct{}, 4)
+	g.SetLimit(remoteJobs)
 	for _, sp := range plan.Steps {
 		if sp.Status != graph.Restore || sp.Cached == nil || sp.Cached.Remote == nil {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			n, err := rc.Fetch(ctx, sp.Key)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				fails++
 				fmt.Fprintf(a.stderr, "bottle: fetching %s: %v\n", sp.Node.Name, err)
-				return
+				return nil
 			}
 			got++
 			bytes += n
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	fmt.Fprintf(a.stdout, "Remote cache %s: %d %s fetched into the local cache (%s)", rc.c.URL(), got, plural(got, "result", "results"), humanBytes(bytes))
 	if fails > 0 {
 		fmt.Fprintf(a.stdout, ", %d failed", fails)
