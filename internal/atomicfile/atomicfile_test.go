@@ -75,29 +75,6 @@ func TestAbortLeavesNothing(t *testing.T) {
 	}
 }
 
-// TestCommitAs: a file whose name is known only at the end (a blob named
-// by its digest) goes into a folder that may not exist yet.
-func TestCommitAs(t *testing.T) {
-	dir := t.TempDir()
-	tmp := filepath.Join(dir, "tmp")
-	os.Mkdir(tmp, 0o755)
-	f, err := New(tmp, "blob-", 0o444)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write([]byte("content"))
-	dst := filepath.Join(dir, "blobs", "ab", "abcdef")
-	if err := f.CommitAs(dst); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(dst); string(b) != "content" {
-		t.Errorf("content = %q", b)
-	}
-	if es, _ := os.ReadDir(tmp); len(es) != 0 {
-		t.Errorf("tmp holds %d entries after commit", len(es))
-	}
-}
-
 // TestCreateInMissingFolder fails clearly rather than writing elsewhere.
 func TestCreateInMissingFolder(t *testing.T) {
 	if _, err := Create(filepath.Join(t.TempDir(), "no", "such", "f"), "", 0o644); err == nil {
