@@ -17,11 +17,30 @@ import (
 type File struct {
 	Name     string // the file name used in messages, e.g. "bottle.toml"
 	Settings Settings
+	// Vars are the [vars] values as written. A computed var is here too,
+	// as "", so that every var has an entry; its command is in Computed.
 	Vars     map[string]string
 	VarPos   map[string]Pos
-	Steps    []*Step  // in the order they appear in the file
-	Groups   []*Group // steps of kind "group", in file order; never in Steps
+	Computed map[string]Computed // vars whose value a command prints
+	Steps    []*Step             // in the order they appear in the file
+	Groups   []*Group            // steps of kind "group", in file order; never in Steps
 }
+
+// Computed is a var whose value is what a command prints:
+//
+//	[vars]
+//	version = { sh = "git describe --tags --always", timeout = "10s" }
+//
+// Planning runs it (in the workspace, through /bin/sh -c) only for the
+// steps being planned that use the var; the trimmed stdout is the value.
+type Computed struct {
+	Sh      string
+	Timeout time.Duration
+}
+
+// DefaultComputedTimeout is how long a computed var's command may take when
+// its table gives no timeout.
+const DefaultComputedTimeout = 10 * time.Second
 
 // Settings is the [settings] table.
 type Settings struct {

@@ -177,8 +177,20 @@ func (p *parser) vars(v any, f *File) {
 			p.fieldErr(path, "bad var name %q: use letters, digits and _, starting with a letter or _", k)
 			continue
 		}
-		s, ok := p.str(keyPath{"vars", k}, m[k])
+		if t, ok := m[k].(map[string]any); ok {
+			if c, ok := p.computed(k, t); ok {
+				if f.Computed == nil {
+					f.Computed = map[string]Computed{}
+				}
+				f.Computed[k] = c
+				f.Vars[k] = ""
+				f.VarPos[k] = p.posOf(path)
+			}
+			continue
+		}
+		s, ok := m[k].(string)
 		if !ok {
+			p.fieldErr(path, "want a string, or a command's output as { sh = \"COMMAND\" }, got %s", describe(m[k]))
 			continue
 		}
 		if _, err := Refs(s); err != nil {
@@ -188,6 +200,63 @@ func (p *parser) vars(v any, f *File) {
 		f.VarPos[k] = p.posOf(path)
 	}
 	p.checkVarRefs(f)
+}
+
+// computedFields are the fields of a computed var's table.
+var computedFields = []string{"sh", "timeout"}
+
+// computed reads a var's table: { sh = "git describe --tags" } and an
+// optional timeout.
+func (p *parser) computed(k string, t map[string]any) (Computed, bool) {
+	path := "vars." + k
+	c := Computed{Timeout: DefaultComputedTimeout}
+	ok := true
+	for _, field := range slices.Sorted(maps.Keys(t)) {
+		at := keyPath{"vars." + k, field}
+		switch field {
+		case "sh":
+			s, isStr := p.str(at, t[field])
+			if !isStr {
+				ok = false
+				continue
+			}
+			if strings.TrimSpace(s) == "" {
+				p.fieldErr(at.String(), "empty command: give the command whose output is the value, e.g. sh = \"git describe --tags\"")
+				ok = false
+				continue
+			}
+			if refs, err := Refs(s); err != nil || len(refs) > 0 {
+				p.fieldErr(at.String(), "a computed var's command runs as written and cannot hold a reference (${...}): give it values through the environment ($NAME), or write $${ for a literal ${")
+				ok = false
+				continue
+			}
+			c.Sh = s
+		case "timeout":
+			s, isStr := p.str(at, t[field])
+			if !isStr {
+				ok = false
+				continue
+			}
+			d, err := time.ParseDuration(s)
+			switch {
+			case err != nil:
+				p.fieldErr(at.String(), "bad duration %q: write it like \"10s\" or \"2m\"", s)
+				ok = false
+			case d <= 0:
+				p.fieldErr(at.String(), "the timeout must be positive, got %q", s)
+				ok = false
+			}
+			c.Timeout = d
+		default:
+			p.fieldErr(at.String(), "unknown field %q of a computed var%s", field, suggest(field, computedFields))
+			ok = false
+		}
+	}
+	if ok && c.Sh == "" {
+		p.fieldErr(path, "a computed var needs sh, the command whose output is its value: %s = { sh = \"git describe --tags\" }", k)
+		ok = false
+	}
+	return c, ok
 }
 
 // Step returns the step named name, or nil.

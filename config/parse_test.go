@@ -195,7 +195,7 @@ var errorTests = []struct {
 	{"jobs decimal", "[settings]\njobs = 1.5\n",
 		`bottle.toml:2:1: settings.jobs: want a whole number of steps at once, got a decimal number`},
 	{"var not a string", "[vars]\nn = 1\n",
-		`bottle.toml:2:1: vars.n: want a string, got a number`},
+		`bottle.toml:2:1: vars.n: want a string, or a command's output as { sh = "COMMAND" }, got a number`},
 	{"bad var name", "[vars]\n\"a-b\" = \"x\"\n",
 		`bottle.toml:2:1: vars.a-b: bad var name "a-b": use letters, digits and _, starting with a letter or _`},
 	{"need listed twice", "[steps.a]\nkind = \"exec\"\nrun = \"x\"\n[steps.b]\nkind = \"exec\"\nrun = \"x\"\nneeds = [\"a\", \"a\"]\n",

@@ -48,6 +48,17 @@ const ShellTag = "expand"
 // variable or another step's result. Only ${var.X} is the config's own.
 func (r Ref) Outside() bool { return r.Kind != RefVar }
 
+// Shell splices references into shell commands. OutsideVar, when set, names
+// the vars whose values come from outside the config after all — a
+// computed var (what `git describe` printed), or a var that uses one: they
+// are spliced as ${env.X} is, quoted, never as text. The zero Shell takes
+// every var as the config's own text.
+type Shell struct{ OutsideVar func(name string) bool }
+
+func (sh Shell) outside(r Ref) bool {
+	return r.Outside() || sh.OutsideVar != nil && sh.OutsideVar(r.Name)
+}
+
 // shellCtx is how the shell reads a placeholder.
 type shellCtx int
 
@@ -68,11 +79,11 @@ func (p placed) end() int { return p.off + len("${}") + len(p.name) }
 
 // shellText builds the text the shell would read, with vars spliced and
 // every outside reference replaced by a placeholder.
-func shellText(s string, vars func(Ref) (string, error)) (string, []placed, error) {
+func (sh Shell) shellText(s string, vars func(Ref) (string, error)) (string, []placed, error) {
 	var b strings.Builder
 	var ps []placed
 	err := scan(s, func(l string) { b.WriteString(l) }, func(r Ref) error {
-		if !r.Outside() {
+		if !sh.outside(r) {
 			v, err := vars(r)
 			if err != nil {
 				return err
@@ -288,7 +299,12 @@ func envAdvice(r Ref) string {
 // s stands where its value can be spliced safely (see above). vars gives
 // the text of a ${var.X}.
 func CheckShell(s string, vars func(Ref) (string, error)) error {
-	text, ps, err := shellText(s, vars)
+	return Shell{}.Check(s, vars)
+}
+
+// Check is CheckShell with sh's outside vars.
+func (sh Shell) Check(s string, vars func(Ref) (string, error)) error {
+	text, ps, err := sh.shellText(s, vars)
 	if err != nil {
 		return err
 	}
@@ -303,7 +319,12 @@ func CheckShell(s string, vars func(Ref) (string, error)) error {
 // byte of theirs is read as shell syntax; where that cannot be done it
 // returns CheckShell's error.
 func ExpandShell(s string, f func(Ref) ([]string, error)) (string, error) {
-	text, ps, err := shellText(s, func(r Ref) (string, error) {
+	return Shell{}.Expand(s, f)
+}
+
+// Expand is ExpandShell with sh's outside vars.
+func (sh Shell) Expand(s string, f func(Ref) ([]string, error)) (string, error) {
+	text, ps, err := sh.shellText(s, func(r Ref) (string, error) {
 		items, err := f(r)
 		return strings.Join(items, " "), err
 	})
@@ -415,6 +436,11 @@ func soleRef(s string) (Ref, bool) {
 // struct) tagged `expand:"shell"`, returning a *FieldError (or a joined
 // list of them) for each that fails.
 func CheckSpecShell(spec any, vars func(Ref) (string, error)) error {
+	return Shell{}.CheckSpec(spec, vars)
+}
+
+// CheckSpec is CheckSpecShell with sh's outside vars.
+func (sh Shell) CheckSpec(spec any, vars func(Ref) (string, error)) error {
 	v := reflect.Indirect(reflect.ValueOf(spec))
 	if v.Kind() != reflect.Struct {
 		return nil
@@ -428,7 +454,7 @@ func CheckSpecShell(spec any, vars func(Ref) (string, error)) error {
 		if fv.Kind() != reflect.String {
 			continue
 		}
-		if err := CheckShell(fv.String(), vars); err != nil {
+		if err := sh.Check(fv.String(), vars); err != nil {
 			errs = append(errs, &FieldError{Field: tf.name, Msg: err.Error()})
 		}
 	}
@@ -440,6 +466,11 @@ func CheckSpecShell(spec any, vars func(Ref) (string, error)) error {
 // `expand:"argv"` field by ExpandArgv, and every other string as Expand
 // does, with a list's items joined by spaces.
 func ExpandSpecShell(spec any, f func(Ref) ([]string, error)) (any, error) {
+	return Shell{}.ExpandSpec(spec, f)
+}
+
+// ExpandSpec is ExpandSpecShell with sh's outside vars.
+func (sh Shell) ExpandSpec(spec any, f func(Ref) ([]string, error)) (any, error) {
 	out, err := ExpandSpec(spec, func(r Ref) (string, error) {
 		items, err := f(r)
 		return strings.Join(items, " "), err
@@ -455,7 +486,7 @@ func ExpandSpecShell(spec any, f func(Ref) ([]string, error)) (any, error) {
 			if sv.Kind() != reflect.String {
 				continue
 			}
-			s, err := ExpandShell(sv.String(), f)
+			s, err := sh.Expand(sv.String(), f)
 			if err != nil {
 				return nil, &FieldError{Field: tf.name, Msg: err.Error()}
 			}

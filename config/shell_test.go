@@ -385,7 +385,7 @@ func FuzzShellContext(f *testing.F) {
 		if CheckShell(run, func(Ref) (string, error) { return "v", nil }) != nil {
 			return
 		}
-		text, ps, err := shellText(run, func(Ref) (string, error) { return "v", nil })
+		text, ps, err := Shell{}.shellText(run, func(Ref) (string, error) { return "v", nil })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,7 +106,11 @@ func (p *parser) checkVarRefs(f *File) {
 // unset variable without a default) is left out of vals and its error, which
 // names the var's place, is in errs: it matters only to the steps that use it.
 // Overrides must name vars of f (see CheckOverrides).
-func ResolveVars(f *File, overrides map[string]string, getenv func(string) (string, bool)) (vals map[string]string, errs map[string]error) {
+//
+// A computed var takes its value from computed (the output of its command,
+// run by the caller); one not there yet is left out, with a
+// *NotComputedError, as is every var that uses it.
+func ResolveVars(f *File, overrides map[string]string, getenv func(string) (string, bool), computed map[string]string) (vals map[string]string, errs map[string]error) {
 	vals = make(map[string]string, len(f.Vars))
 	errs = map[string]error{}
 	busy := map[string]bool{}
@@ -119,6 +123,15 @@ func ResolveVars(f *File, overrides map[string]string, getenv func(string) (stri
 			return "", err
 		}
 		if v, ok := overrides[k]; ok {
+			vals[k] = v
+			return v, nil
+		}
+		if _, ok := f.Computed[k]; ok {
+			v, ok := computed[k]
+			if !ok {
+				errs[k] = &NotComputedError{Var: k}
+				return "", errs[k]
+			}
 			vals[k] = v
 			return v, nil
 		}
@@ -142,7 +155,7 @@ func ResolveVars(f *File, overrides map[string]string, getenv func(string) (stri
 		if err != nil {
 			var ve *VarError
 			if !asVarError(err, &ve) {
-				err = &VarError{Var: k, Place: varPlace(f, k), Err: err}
+				err = &VarError{Var: k, Place: VarPlace(f, k), Err: err}
 			}
 			errs[k] = err
 			return "", err
@@ -154,6 +167,48 @@ func ResolveVars(f *File, overrides map[string]string, getenv func(string) (stri
 		get(k)
 	}
 	return vals, errs
+}
+
+// NotComputedError is a computed var whose command has not run: planning
+// runs it only for the steps being planned that use it.
+type NotComputedError struct{ Var string }
+
+func (e *NotComputedError) Error() string {
+	return fmt.Sprintf("${var.%s} is computed by a command that has not run", e.Var)
+}
+
+// ComputedDeps returns the computed vars the value of var k comes from: k
+// itself when it is one, else those its text uses, through other vars,
+// sorted. A var set by --var (in overrides) comes from none.
+func ComputedDeps(f *File, overrides map[string]string, k string) []string {
+	if len(f.Computed) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	var walk func(k string)
+	walk = func(k string) {
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		if _, ok := overrides[k]; ok {
+			return
+		}
+		if _, ok := f.Computed[k]; ok {
+			out = append(out, k)
+			return
+		}
+		refs, _ := Refs(f.Vars[k])
+		for _, r := range refs {
+			if r.Kind == RefVar {
+				walk(r.Name)
+			}
+		}
+	}
+	walk(k)
+	slices.Sort(out)
+	return out
 }
 
 // VarError is a var that could not be resolved, with its place.
@@ -187,7 +242,9 @@ func CheckOverrides(f *File, overrides map[string]string) error {
 	return nil
 }
 
-func varPlace(f *File, k string) string {
+// VarPlace is where var k is written, for messages:
+// "bottle.toml:4:1: vars.k".
+func VarPlace(f *File, k string) string {
 	s := f.Name
 	if p := f.VarPos[k]; p.IsValid() {
 		s += fmt.Sprintf(":%d:%d", p.Line, p.Col)

@@ -79,7 +79,7 @@ uses_token = "t=${var.token}"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }
-			vals, errs := ResolveVars(f, tt.overrides, getenv)
+			vals, errs := ResolveVars(f, tt.overrides, getenv, nil)
 			for k, want := range tt.want {
 				if got, ok := vals[k]; !ok || got != want {
 					t.Errorf("%s = %q (%v), want %q", k, got, ok, want)

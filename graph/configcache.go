@@ -20,7 +20,7 @@ import (
 // plan of a 5,000-step pipeline does not parse and validate it again. Only a
 // file that parsed cleanly is kept; any change to it is a miss.
 
-const configCacheVersion = 2 // 2: groups
+const configCacheVersion = 3 // 2: groups; 3: computed vars
 
 type cachedConfig struct {
 	Version  int
@@ -29,6 +29,7 @@ type cachedConfig struct {
 	Settings config.Settings
 	Vars     map[string]string
 	VarPos   map[string]config.Pos
+	Computed map[string]config.Computed
 	Steps    []cachedStep
 	Groups   []*config.Group
 }
@@ -67,7 +68,7 @@ func loadCachedConfig(root, name string, data []byte, kinds map[string]steps.Kin
 		cc.Version != configCacheVersion || cc.Digest != configDigest(data, kinds) || cc.Name != name {
 		return nil
 	}
-	f := &config.File{Name: cc.Name, Settings: cc.Settings, Vars: cc.Vars, VarPos: cc.VarPos, Groups: cc.Groups}
+	f := &config.File{Name: cc.Name, Settings: cc.Settings, Vars: cc.Vars, VarPos: cc.VarPos, Computed: cc.Computed, Groups: cc.Groups}
 	if f.Vars == nil {
 		f.Vars = map[string]string{}
 	}
@@ -89,7 +90,7 @@ func (g *Graph) SaveConfigCache() error {
 	}
 	f := g.Config
 	cc := cachedConfig{Version: configCacheVersion, Digest: configDigest(g.configData, g.kinds), Name: f.Name,
-		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos, Groups: f.Groups}
+		Settings: f.Settings, Vars: f.Vars, VarPos: f.VarPos, Computed: f.Computed, Groups: f.Groups}
 	for _, st := range f.Steps {
 		cc.Steps = append(cc.Steps, cachedStep{Step: *st})
 	}

@@ -12,7 +12,7 @@ import (
 
 // Change is one difference between two sets of key lines.
 type Change struct {
-	Part string `json:"part"` // "file", "field", "env", "environment", "secret", "tool", "platform", "dep", "kind", "schema"
+	Part string `json:"part"` // "file", "field", "env", "environment", "var", "secret", "tool", "platform", "dep", "kind", "schema"
 	Name string `json:"name"` // path, field name, variable, tool or step
 	How  string `json:"how"`  // "added", "removed", "modified"
 }
@@ -112,7 +112,7 @@ func DiffKeyLines(old, new []string) []Change {
 			cs = append(cs, Change{e.part, e.name, "removed"})
 		}
 	}
-	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "environment": 5, "secret": 6, "tool": 7, "platform": 8, "dep": 9}
+	rank := map[string]int{"schema": 0, "kind": 1, "file": 2, "field": 3, "env": 4, "environment": 5, "var": 6, "secret": 7, "tool": 8, "platform": 9, "dep": 10}
 	sort.Slice(cs, func(i, j int) bool {
 		if rank[cs[i].Part] != rank[cs[j].Part] {
 			return rank[cs[i].Part] < rank[cs[j].Part]

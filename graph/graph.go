@@ -17,6 +17,7 @@ package graph
 import (
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
@@ -47,6 +48,15 @@ type Graph struct {
 	varErrs map[string]error
 	// Overrides are the --var values this graph was loaded with.
 	Overrides map[string]string
+
+	// Computed vars (computed.go): which vars' values come from a command,
+	// the command runner, and what the commands gave, once each.
+	outsideVars map[string]bool
+	varCommand  VarCommand
+	getenv      func(string) (string, bool)
+	computeMu   sync.Mutex
+	computed    map[string]string
+	computeErrs map[string]error
 }
 
 // Node is one step of the graph. Public fields describe the work; private
@@ -69,6 +79,12 @@ type Node struct {
 	// EnvNames are the host variables that enter the key: the env field and
 	// every ${env.X} reference, sorted.
 	EnvNames []string
+	// OutsideVars are the vars n's strings name whose values come from a
+	// command (Graph.OutsideVar), sorted: each enters the key as a digest
+	// line. computedDeps are the computed vars behind them, which Resolve
+	// runs when n is planned.
+	OutsideVars  []string
+	computedDeps []string
 	// Programs are the host programs the kind runs on its own (smolvm):
 	// their binaries enter the key as the step's tools do.
 	Programs []steps.Program

@@ -23,9 +23,12 @@ type PlanJSON struct {
 	Targets       []string     `json:"targets"`
 	// Vars are the --var overrides the plan was made with: applying it
 	// with others is refused.
-	Vars    map[string]string `json:"vars,omitempty"`
-	Summary map[string]int    `json:"summary"`
-	Steps   []StepJSON        `json:"steps"`
+	Vars map[string]string `json:"vars,omitempty"`
+	// Computed are the values of the computed vars the plan used: applying
+	// it when one prints something else is refused.
+	Computed map[string]string `json:"computed,omitempty"`
+	Summary  map[string]int    `json:"summary"`
+	Steps    []StepJSON        `json:"steps"`
 }
 
 // StepJSON is one step of a plan.
@@ -65,6 +68,7 @@ func (p *Plan) JSON(g *Graph, saved bool) *PlanJSON {
 		ConfigDigest:  cache.SumBytes(g.configData),
 		Targets:       p.Targets,
 		Vars:          g.Overrides,
+		Computed:      p.Computed,
 		Summary:       map[string]int{},
 		Steps:         []StepJSON{},
 	}
@@ -152,6 +156,9 @@ func CheckSaved(saved *PlanJSON, now *PlanJSON) error {
 	if what := diffVars(saved.Vars, now.Vars); what != "" {
 		return &StaleError{What: what}
 	}
+	if what := diffComputed(saved.Computed, now.Computed); what != "" {
+		return &StaleError{What: what}
+	}
 	if saved.ConfigDigest != now.ConfigDigest {
 		return &StaleError{What: now.Config + " changed since the plan was made"}
 	}
@@ -214,6 +221,17 @@ func sourceMap(list []SourceJSON) map[string]string {
 		m[string(s.Path)] = s.ID
 	}
 	return m
+}
+
+// diffComputed names the first computed var whose value differs between a
+// saved plan and now, or "".
+func diffComputed(saved, now map[string]string) string {
+	for _, k := range slices.Sorted(maps.Keys(saved)) {
+		if v, ok := now[k]; ok && v != saved[k] {
+			return fmt.Sprintf("var %s: its command printed %s when the plan was made, %s now", k, strconv.Quote(saved[k]), strconv.Quote(v))
+		}
+	}
+	return ""
 }
 
 // diffVars names the first var whose --var override differs between a

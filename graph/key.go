@@ -25,6 +25,7 @@ import (
 //	file src/main.go - 3a7bd3e2…
 //	env GOFLAGS 9f86d081…
 //	environment CGO_ENABLED "0"
+//	var version 5feceb66…
 //	secret NPM_TOKEN
 //	tool go 5e884898…
 //	platform linux/arm64
@@ -77,7 +78,8 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	}
 	line("bottle-key %d", KeySchema)
 	line("kind %s %d", n.Kind.Name(), n.Kind.Version())
-	fields, err := fieldLines(n.Step.Spec, in.Vars)
+	vars := n.keyVars(in.Vars)
+	fields, err := fieldLines(n.Step.Spec, vars)
 	if err != nil {
 		return err
 	}
@@ -98,13 +100,22 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	}
 	// environment values are the file's own words (vars expanded), so
 	// they enter as written; pass_env names do not enter at all.
-	environ, err := n.Environment(in.Vars)
+	environ, err := n.Environment(vars)
 	if err != nil {
 		return err
 	}
 	for _, kv := range environ {
 		name, v, _ := strings.Cut(kv, "=")
 		line("environment %s %s", name, strconv.Quote(v))
+	}
+	// A var whose value a command printed enters as a digest, as a host
+	// variable does: a new tag reruns exactly the steps that use it.
+	for _, v := range n.OutsideVars {
+		val, ok := in.Vars[v]
+		if !ok {
+			return fmt.Errorf("${var.%s} has no value: its command did not run", v)
+		}
+		line("var %s %s", v, cache.SumString(val))
 	}
 	// A secret enters by its name only: whether the command gets it is
 	// part of the step, its value never is (a rotated token is not a

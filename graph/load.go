@@ -25,6 +25,8 @@ type LoadOptions struct {
 	// Vars are --var overrides: each must name a var of the config, and
 	// replaces its value literally.
 	Vars map[string]string
+	// VarCommand runs computed vars' commands; nil refuses them.
+	VarCommand VarCommand
 	// Kinds are the step kinds a step may be, by name: their descriptions
 	// only (cmd/bottle passes kinds.Descriptions()). Required.
 	Kinds map[string]steps.Kind
@@ -69,8 +71,22 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if err := config.CheckOverrides(file, opts.Vars); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
-	g.Vars, g.varErrs = config.ResolveVars(file, opts.Vars, getenv)
 	g.Overrides = opts.Vars
+	g.getenv, g.varCommand = getenv, opts.VarCommand
+	g.computed, g.computeErrs = map[string]string{}, map[string]error{}
+	g.Vars, g.varErrs = config.ResolveVars(file, opts.Vars, getenv, g.computed)
+	for k := range file.Computed {
+		if _, ok := opts.Vars[k]; !ok {
+			if g.outsideVars == nil {
+				g.outsideVars = map[string]bool{}
+			}
+			for v := range file.Vars {
+				if slices.Contains(config.ComputedDeps(file, opts.Vars, v), k) {
+					g.outsideVars[v] = true
+				}
+			}
+		}
+	}
 	if within(root, cfgPath) {
 		rel, _ := filepath.Rel(root, cfgPath)
 		g.configRel = filepath.ToSlash(rel)
@@ -114,6 +130,15 @@ func (g *Graph) errorf(n *Node, field string, format string, args ...any) error 
 }
 
 func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
+	n.OutsideVars, n.computedDeps = g.outsideVarsOf(n)
+	if len(n.computedDeps) > 0 && g.shapesPaths(n, getenv) {
+		// The step's paths need the values now: every plan needs every
+		// step's outputs. A failure is reported if the step is planned.
+		if g.compute(n.computedDeps); g.computeErr(n.computedDeps) != nil {
+			n.unresolved = g.computeErr(n.computedDeps)
+			return nil
+		}
+	}
 	needs := map[string]bool{}
 	for _, name := range n.Step.Needs {
 		// A need on a group is a need on each of its members.
@@ -156,7 +181,7 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	sortNodes(n.Needs)
 
 	for _, pat := range n.Step.Inputs {
-		v, err := config.Expand(pat, g.StaticRefs(getenv, func(r config.Ref) (string, error) {
+		v, err := config.Expand(pat, g.loadRefs(getenv, func(r config.Ref) (string, error) {
 			return "", fmt.Errorf("an input pattern cannot use another step's results (%s): name the file, and the step is needed through it", r)
 		}))
 		if unresolved(err) {
@@ -173,7 +198,7 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 			return g.errorf(n, "environment", "%v", err)
 		}
 		for _, v := range n.Step.Environment {
-			if _, err := config.Expand(v, g.StaticRefs(getenv, nil)); unresolved(err) {
+			if _, err := config.Expand(v, g.loadRefs(getenv, nil)); unresolved(err) {
 				n.unresolved = g.errorf(n, "environment", "%v", err)
 				break
 			}
@@ -187,7 +212,7 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	// Outputs are known at load time: they may use vars and env, never
 	// another step's results.
 	stepMarker := func(config.Ref) (string, error) { return "\x00step\x00", nil }
-	spec, err := config.ExpandSpec(n.Step.Spec, g.StaticRefs(getenv, stepMarker))
+	spec, err := config.ExpandSpec(n.Step.Spec, g.loadRefs(getenv, stepMarker))
 	if unresolved(err) {
 		if n.unresolved == nil {
 			n.unresolved = g.errorf(n, g.unresolvedField(n, refs, getenv), "%v", err)
@@ -195,7 +220,7 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 		// Outputs made with a missing value would be wrong ("out/.txt"):
 		// the step has none until its values are there.
 		spec, err = config.ExpandSpec(n.Step.Spec, func(r config.Ref) (string, error) {
-			if v, err := g.StaticRefs(getenv, stepMarker)(r); err == nil {
+			if v, err := g.loadRefs(getenv, stepMarker)(r); err == nil {
 				return v, nil
 			}
 			return "", nil
@@ -324,18 +349,67 @@ func (g *Graph) StaticRefs(getenv func(string) (string, bool), step func(config.
 	}
 }
 
+// pendingMarker stands, at load, for the value of a var whose command has
+// not run: it is run only if the step is planned (or its paths need it).
+const pendingMarker = "\x00computed\x00"
+
+// loadRefs is StaticRefs for loading: a var whose computed value is not
+// there yet gives pendingMarker.
+func (g *Graph) loadRefs(getenv func(string) (string, bool), step func(config.Ref) (string, error)) func(config.Ref) (string, error) {
+	static := g.StaticRefs(getenv, step)
+	return func(r config.Ref) (string, error) {
+		v, err := static(r)
+		var nc *config.NotComputedError
+		if r.Kind == config.RefVar && errors.As(err, &nc) {
+			return pendingMarker, nil
+		}
+		return v, err
+	}
+}
+
+// shapesPaths reports whether n's output or input paths, or the programs
+// it runs, use a computed var.
+func (g *Graph) shapesPaths(n *Node, getenv func(string) (string, bool)) bool {
+	for _, pat := range n.Step.Inputs {
+		refs, _ := config.Refs(pat)
+		for _, r := range refs {
+			if r.Kind == config.RefVar && g.outsideVars[r.Name] {
+				return true
+			}
+		}
+	}
+	spec, err := config.ExpandSpec(n.Step.Spec, g.loadRefs(getenv, func(config.Ref) (string, error) { return "", nil }))
+	if err != nil {
+		return false // loadNode reports it
+	}
+	for _, o := range n.Kind.Outputs(n.Name, spec) {
+		if strings.Contains(o, pendingMarker) {
+			return true
+		}
+	}
+	if pr, ok := n.Kind.(steps.ProgramRunner); ok {
+		for _, p := range pr.Programs(spec) {
+			if strings.Contains(p.Name, pendingMarker) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // unresolved reports whether err is a value missing from outside: an unset
 // ${env.X} without a default, or a var that uses one.
 func unresolved(err error) bool {
 	var ue *config.UnsetEnvError
 	var ve *config.VarError
-	return errors.As(err, &ue) || errors.As(err, &ve)
+	var nc *config.NotComputedError
+	return !errors.As(err, &nc) && (errors.As(err, &ue) || errors.As(err, &ve))
 }
 
 // unresolvedField names the first field of n's spec (by TOML name) holding
 // a reference whose value is missing, for the error's place.
 func (g *Graph) unresolvedField(n *Node, refs map[string][]config.Ref, getenv func(string) (string, bool)) string {
-	resolve := g.StaticRefs(getenv, func(config.Ref) (string, error) { return "", nil })
+	resolve := g.loadRefs(getenv, func(config.Ref) (string, error) { return "", nil })
 	for _, field := range slices.Sorted(maps.Keys(refs)) {
 		for _, r := range refs[field] {
 			if _, err := resolve(r); unresolved(err) {
@@ -351,7 +425,7 @@ func (g *Graph) unresolvedField(n *Node, refs map[string][]config.Ref, getenv fu
 // field (exec's run) and an argv, values from outside the config are
 // spliced so that they are never read as syntax (config.ExpandSpecShell).
 func (pl *Planner) ExpandSpec(n *Node, result func(step, field string) (string, error)) (any, error) {
-	return config.ExpandSpecShell(n.Step.Spec, pl.Graph.refItems(pl.Graph.StaticRefs(pl.getenv, func(r config.Ref) (string, error) {
+	return pl.Graph.shell().ExpandSpec(n.Step.Spec, pl.Graph.refItems(pl.Graph.StaticRefs(pl.getenv, func(r config.Ref) (string, error) {
 		return result(r.Name, r.Field)
 	})))
 }

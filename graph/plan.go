@@ -126,8 +126,11 @@ func (sp *StepPlan) KeyLines() []string {
 type Plan struct {
 	Targets []string
 	Steps   []*StepPlan
-	byName  map[string]*StepPlan
-	tools   map[string]cache.Digest
+	// Computed are the values of the computed vars the planned steps use,
+	// by name.
+	Computed map[string]string
+	byName   map[string]*StepPlan
+	tools    map[string]cache.Digest
 }
 
 // Step returns the named step's plan, or nil.
@@ -180,6 +183,15 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		return nil, err
 	}
 	p := &Plan{Targets: targets, byName: make(map[string]*StepPlan, len(order))}
+	computed := pl.Graph.Computed()
+	for _, n := range order {
+		for _, k := range n.computedDeps {
+			if p.Computed == nil {
+				p.Computed = map[string]string{}
+			}
+			p.Computed[k] = computed[k]
+		}
+	}
 
 	// Hash every step's own inputs in one batch, so the index spreads the
 	// work over all cores.

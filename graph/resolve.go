@@ -69,10 +69,29 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 		wave[i] = copyOf(n)
 	}
 	var errs []error
+	failed := map[string]bool{} // computed vars whose failure is reported
 	for len(wave) > 0 {
 		for _, c := range wave {
 			if c.unresolved != nil {
-				errs = append(errs, c.unresolved)
+				var ce *ComputedError
+				if !errors.As(c.unresolved, &ce) || !failed[ce.Var] {
+					errs = append(errs, c.unresolved)
+				}
+				if ce != nil {
+					failed[ce.Var] = true
+				}
+				continue
+			}
+			// The computed vars a step being planned uses run now, once
+			// each, before any key.
+			if len(c.computedDeps) > 0 {
+				g.compute(c.computedDeps)
+				for _, k := range c.computedDeps {
+					if err := g.computeErr([]string{k}); err != nil && !failed[k] {
+						failed[k] = true
+						errs = append(errs, err)
+					}
+				}
 			}
 		}
 		errs = append(errs, g.expandAll(wave, virtual, outputs, producers, known)...)

@@ -16,7 +16,7 @@ import (
 // (exec's run) that stands where its value could be read as shell syntax:
 // inside single quotes, a here-document, backquotes, and so on.
 func (g *Graph) checkShell(n *Node) error {
-	err := config.CheckSpecShell(n.Step.Spec, func(r config.Ref) (string, error) {
+	err := g.shell().CheckSpec(n.Step.Spec, func(r config.Ref) (string, error) {
 		return g.Vars[r.Name], nil
 	})
 	if err == nil {

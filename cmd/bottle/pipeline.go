@@ -41,7 +41,7 @@ func (a *app) openWorkspace() (*pipeline, error) {
 		ws.state, stateErr = workspace.Load(root)
 		ws.index, indexErr = files.OpenIndex(workspace.IndexPath(root))
 	}()
-	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, Kinds: kinds.Descriptions()})
+	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()})
 	<-loaded
 	if err != nil {
 		return nil, err

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/bottle-build/bottle/graph"
@@ -27,7 +30,11 @@ func (a *app) planCmd() *ffcli.Command {
 Plan decides every step's status without running anything or writing
 outside .bottle/ (where it keeps the file-hash index). It contacts nothing,
 but for one read-only question: the Docker engine's platform, asked once
-when an image.build that names no platform is planned (its key holds it):
+when an image.build that names no platform is planned (its key holds it).
+The one thing it runs is a computed var's command ([vars] v = { sh = ... }),
+once, when a planned step uses the var; -v prints the values.
+
+Each step's status:
 
   up-to-date  its key is applied and its outputs are intact
   restore     its result is in the cache; outputs are copied back, nothing runs
@@ -117,6 +124,12 @@ const (
 // runs into counts, and ends with the summary line.
 func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 	color := a.useColor() && w == a.stdout && isTerminal(a.stdout)
+	if a.verbose && len(plan.Computed) > 0 {
+		fmt.Fprintln(w, "Computed vars:")
+		for _, k := range slices.Sorted(maps.Keys(plan.Computed)) {
+			fmt.Fprintf(w, "  %s = %s\n", k, strconv.Quote(plan.Computed[k]))
+		}
+	}
 	type row struct {
 		sp   *graph.StepPlan
 		mark string
