@@ -46,20 +46,23 @@ func RunVarCommand(dir, command string, timeout time.Duration) (string, error) {
 }
 
 // limitedBuffer keeps the first maxComputedOutput bytes written to it and
-// notes whether there were more.
+// notes whether there were more. (It does not embed bytes.Buffer, whose
+// ReadFrom io.Copy would use instead of Write.)
 type limitedBuffer struct {
-	bytes.Buffer
+	b    bytes.Buffer
 	over bool
 }
 
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := maxComputedOutput - b.Len(); len(p) > room {
-		b.over = true
-		b.Buffer.Write(p[:max(room, 0)])
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := maxComputedOutput - l.b.Len(); len(p) > room {
+		l.over = true
+		l.b.Write(p[:max(room, 0)])
 		return len(p), nil
 	}
-	return b.Buffer.Write(p)
+	return l.b.Write(p)
 }
+
+func (l *limitedBuffer) String() string { return l.b.String() }
 
 // tailBuffer keeps the last 2 KiB written to it: the end of an error.
 type tailBuffer struct{ b []byte }
