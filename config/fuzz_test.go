@@ -27,6 +27,8 @@ func FuzzParse(f *testing.F) {
 		"[vars]\na = \"${env.A:-x:-y}${var.b}\"\nb = \"${env.B}${var.a}\"\nc = \"${env.C:-}\"\n[steps.a]\nkind = \"exec\"\nrun = \"${env.D:-d} ${var.c}\"\n",
 		string(genW2(2, 3)),
 		"[settings]\ndefault = [\"ci\", \"x\"]\n[steps.a]\nkind = \"exec\"\nrun = \"${step.ci.outputs}\"\nneeds = [\"ci\"]\n[steps.ci]\nkind = \"group\"\nneeds = [\"g\", \"a\"]\n[steps.g]\nkind = \"group\"\nneeds = [\"ci\"]\nrun = 1\n",
+		"[vars]\nv = { sh = \"git describe --tags\", timeout = \"1s\" }\nw = \"${var.v}-${env.X:-y}\"\nu = { sh = 1, hs = 2 }\nt = { }\n[settings]\npools = { p = 1, q = 0 }\n[steps.a]\nkind = \"exec\"\nrun = \"echo ${var.w} '${var.v}'\"\npool = \"p\"\n",
+		"[vars]\nv = { sh = \"$${x} $(date)\" }\nv2 = { sh = \"${var.v}\" }\n[vars.x]\nsh = \"\"\"\nmultiline\n\"\"\"\n",
 	}
 	for _, tt := range errorTests {
 		seeds = append(seeds, tt.src)
@@ -43,6 +45,14 @@ func FuzzParse(f *testing.F) {
 			for _, s := range file.Steps {
 				if s.Spec == nil || s.Kind == "" {
 					t.Fatalf("step %q without kind or spec", s.Name)
+				}
+			}
+			for k, c := range file.Computed {
+				if c.Sh == "" || c.Timeout <= 0 {
+					t.Fatalf("computed var %q without a command or a timeout: %+v", k, c)
+				}
+				if _, ok := file.Vars[k]; !ok {
+					t.Fatalf("computed var %q missing from Vars", k)
 				}
 			}
 			return
