@@ -201,6 +201,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	}
 	rt.KillGrace = grace
 	progress := newProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
+	progress.fit(plan)
 	ap := &run.Applier{
 		Planner:  pl,
 		Store:    store,

@@ -21,6 +21,7 @@ type progress struct {
 	color   bool
 	tty     bool // keep a live status line at the bottom
 	verbose bool // also report starts, and steps cut off early
+	nameW   int  // width of the name column: the longest name, at least 20
 
 	mu      sync.Mutex
 	running map[string]time.Time
@@ -32,7 +33,15 @@ type progress struct {
 var _ run.Reporter = (*progress)(nil)
 
 func newProgress(w io.Writer, color, tty, verbose bool, total int) *progress {
-	return &progress{w: w, color: color, tty: tty, verbose: verbose, total: total, running: map[string]time.Time{}}
+	return &progress{w: w, color: color, tty: tty, verbose: verbose, total: total, nameW: 20, running: map[string]time.Time{}}
+}
+
+// fit widens the name column to the longest step name of plan, so that a
+// matrix instance's status lines up with the others'.
+func (p *progress) fit(plan *graph.Plan) {
+	for _, sp := range plan.Steps {
+		p.nameW = max(p.nameW, len(sp.Node.Name))
+	}
 }
 
 // Started notes that a step began.
@@ -62,7 +71,7 @@ func (p *progress) line(what string, sp *graph.StepPlan, detail string, d time.D
 	p.clear()
 	m := marks[what]
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %s %-20s %-9s", paint(p.color, m.color, m.sym), sp.Node.Name, what)
+	fmt.Fprintf(&b, "  %s %-*s %-9s", paint(p.color, m.color, m.sym), p.nameW, sp.Node.Name, what)
 	if d > 0 {
 		fmt.Fprintf(&b, " %6s", round(d))
 	}

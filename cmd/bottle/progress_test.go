@@ -81,3 +81,18 @@ func TestSummaryLine(t *testing.T) {
 		}
 	}
 }
+
+// A name longer than the column (a matrix instance) widens it for every
+// line, so the statuses stay in one column.
+func TestProgressFitsLongNames(t *testing.T) {
+	long, short := stepPlan("package[darwin,amd64]"), stepPlan("a")
+	var w strings.Builder
+	p := newProgress(&w, false, false, false, 2)
+	p.fit(&graph.Plan{Steps: []*graph.StepPlan{long, short}})
+	p.Finished(long, run.Report{Event: run.Ran, Duration: time.Second})
+	p.Finished(short, run.Report{Event: run.Ran, Duration: time.Second})
+	lines := strings.Split(strings.TrimRight(w.String(), "\n"), "\n")
+	if len(lines) != 2 || strings.Index(lines[0], "ran") != strings.Index(lines[1], "ran") {
+		t.Errorf("statuses not in one column:\n%s", w.String())
+	}
+}
