@@ -73,6 +73,11 @@ func TestScripts(t *testing.T) {
 			if r, ok := testRegistry(); ok {
 				env.Setenv("REGISTRY", r)
 			}
+			// The examples, for scripts that copy one and run it as a
+			// new user would.
+			if ex, err := filepath.Abs(filepath.Join("..", "examples")); err == nil {
+				env.Setenv("EXAMPLES", ex)
+			}
 			env.Setenv("SMOLVM_DATA_DIR", filepath.Join(env.WorkDir, ".smolvm"))
 			env.Setenv("SMOLVM_FAKE_LOG", filepath.Join(env.WorkDir, "smolvm.argv"))
 			// A name no earlier run used, for repositories in a registry
