@@ -22,8 +22,8 @@ type parser struct {
 	errs      Errors
 	kinds     map[string]KindInfo
 	fields    map[reflect.Type]*specFields
-	varNames  map[string]bool // every var written, also those with errors
-	poolNames map[string]bool // every pool written, also those with errors
+	varNames  map[string]bool       // every var written, also those with errors
+	poolNames map[string]bool       // every pool written, also those with errors
 	matrices  map[string]*matrixDef // every matrix step written whose matrix is good, by name
 }
 
