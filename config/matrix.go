@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/BurntSushi/toml"
 )
 
 // Matrix steps. A step written with
@@ -81,10 +83,19 @@ func isMatrixValue(s string) bool {
 type matrixDef struct {
 	keys   []string
 	values [][]string // of each key, in the order written
+	all    []*Matrix  // made by instances, once
 }
 
-// instances returns every combination, the first key outermost.
+// instances returns every combination, the first key outermost. The
+// result is shared: it must not be changed.
 func (d *matrixDef) instances(base string) []*Matrix {
+	if d.all == nil || d.all[0].Base != base {
+		d.all = d.combine(base)
+	}
+	return d.all
+}
+
+func (d *matrixDef) combine(base string) []*Matrix {
 	var out []*Matrix
 	idx := make([]int, len(d.keys))
 	for {
@@ -109,7 +120,7 @@ func (d *matrixDef) instances(base string) []*Matrix {
 
 // matrixKeyOrder finds the order in which each step's matrix keys are
 // written, by step name: a TOML table forgets it, the document's keys do not.
-func matrixKeyOrder(keys [][]string) map[string][]string {
+func matrixKeyOrder(keys []toml.Key) map[string][]string {
 	var out map[string][]string
 	for _, k := range keys {
 		if len(k) == 4 && k[0] == "steps" && k[2] == "matrix" {
@@ -221,8 +232,8 @@ func (p *parser) expandRaw(path string, v any, inst *Matrix) (any, bool) {
 		}
 	case map[string]any:
 		var out map[string]any
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			if n, changed := p.expandRaw(path+"."+k, x[k], inst); changed {
+		for k, e := range x {
+			if n, changed := p.expandRaw(path+"."+k, e, inst); changed {
 				if out == nil {
 					out = maps.Clone(x)
 				}
@@ -504,7 +515,7 @@ func (p *parser) readMatrices(steps map[string]any, order map[string][]string) {
 func (p *parser) steps(name string, v any) []*Step {
 	tm, isTable := v.(map[string]any)
 	if _, ok := tm["matrix"]; !ok || !isStepName(name) {
-		if isTable {
+		if isTable && (p.matrixRefs || len(p.matrices) > 0) {
 			v, _ = p.expandRaw("steps."+name, tm, nil)
 		}
 		if st := p.step(name, name, v); st != nil {

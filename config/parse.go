@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -25,6 +26,9 @@ type parser struct {
 	varNames  map[string]bool       // every var written, also those with errors
 	poolNames map[string]bool       // every pool written, also those with errors
 	matrices  map[string]*matrixDef // every matrix step written whose matrix is good, by name
+	// matrixRefs is set when the file holds ${matrix. anywhere: only then
+	// has a step without matrix anything to refuse.
+	matrixRefs bool
 }
 
 // specFields is what the parser needs to know of a spec type.
@@ -136,7 +140,10 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	if v, ok := raw["steps"]; ok {
 		if m, ok := p.table("steps", v); ok {
 			declared = m
-			p.readMatrices(m, matrixKeyOrder(keysOf(md)))
+			p.matrixRefs = bytes.Contains(data, []byte("${matrix."))
+			if bytes.Contains(data, []byte("matrix")) {
+				p.readMatrices(m, matrixKeyOrder(md.Keys()))
+			}
 			for k, v := range m {
 				if tm, ok := v.(map[string]any); ok && tm["kind"] == GroupKind && isStepName(k) {
 					p.refuseMatrix("steps."+k, tm, "a group")
@@ -175,15 +182,6 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		return nil, p.errs
 	}
 	return f, nil
-}
-
-func keysOf(md toml.MetaData) [][]string {
-	keys := md.Keys()
-	out := make([][]string, len(keys))
-	for i, k := range keys {
-		out[i] = k
-	}
-	return out
 }
 
 // tomlMessage words a toml.ParseError message as our own errors are:
