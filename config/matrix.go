@@ -602,21 +602,39 @@ func (p *parser) foldInstances() {
 // the file (declared), or an instance of a matrix step. A need of an
 // instance (from) on a matrix step must pair with some instance of it.
 func (p *parser) checkName(f *File, declared map[string]any, n string, from *Matrix, others func() []string) string {
-	if declared[n] != nil {
-		if d := p.matrices[n]; d != nil && from != nil {
-			insts := d.instances(n)
-			for _, m := range insts {
-				if pairs(from, m) {
-					return ""
-				}
-			}
-			return fmt.Sprintf("no instance of %s has %s", n, valuesOf(from, sharedKeys(from, insts[0])))
+	if declared[n] == nil {
+		if _, _, ok := CutInstance(n); !ok {
+			return fmt.Sprintf("no step %q%s", n, suggest(n, others()))
 		}
-		return ""
+		// Every instance of a step asks about the same names: answer once.
+		msg, ok := p.checked[n]
+		if !ok {
+			msg = p.checkInstance(f, declared, n)
+			if p.checked == nil {
+				p.checked = map[string]string{}
+			}
+			p.checked[n] = msg
+		}
+		return msg
 	}
-	base, _, ok := CutInstance(n)
-	if !ok || declared[base] == nil {
-		return fmt.Sprintf("no step %q%s", n, suggest(n, others()))
+	if d := p.matrices[n]; d != nil && from != nil {
+		insts := d.instances(n)
+		for _, m := range insts {
+			if pairs(from, m) {
+				return ""
+			}
+		}
+		return fmt.Sprintf("no instance of %s has %s", n, valuesOf(from, sharedKeys(from, insts[0])))
+	}
+	return ""
+}
+
+// checkInstance is checkName for a name that is no step written in the
+// file: it must be an instance.
+func (p *parser) checkInstance(f *File, declared map[string]any, n string) string {
+	base, _, _ := CutInstance(n)
+	if declared[base] == nil {
+		return fmt.Sprintf("no step %q%s", n, suggest(n, slices.Sorted(maps.Keys(declared))))
 	}
 	if p.matrices[base] == nil {
 		if tm, _ := declared[base].(map[string]any); tm["matrix"] != nil {
@@ -624,7 +642,13 @@ func (p *parser) checkName(f *File, declared map[string]any, n string, from *Mat
 		}
 		return fmt.Sprintf("step %s has no matrix: name it %s", base, base)
 	}
-	if f.Step(n) != nil || len(f.Instances(base)) == 0 {
+	if p.stepNames == nil {
+		p.stepNames = make(map[string]bool, len(f.Steps))
+		for _, s := range f.Steps {
+			p.stepNames[s.Name] = true
+		}
+	}
+	if p.stepNames[n] || len(f.Instances(base)) == 0 {
 		return "" // an instance, or a step too broken to keep
 	}
 	return f.unknown(n).Error()

@@ -29,6 +29,8 @@ type parser struct {
 	// matrixRefs is set when the file holds ${matrix. anywhere: only then
 	// has a step without matrix anything to refuse.
 	matrixRefs bool
+	checked    map[string]string // checkName's answer for each name that is no step written
+	stepNames  map[string]bool   // the steps kept, instances too, once checkName needs them
 }
 
 // specFields is what the parser needs to know of a spec type.
