@@ -55,19 +55,27 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 			switch {
 			case n == g.Name:
 				p.fieldErr("steps."+g.Name+".needs", "a group cannot contain itself")
-			case declared[n] == nil:
-				p.fieldErr("steps."+g.Name+".needs", "no step %q%s", n, suggest(n, others(g.Name)))
+			default:
+				if msg := p.checkName(f, declared, n, nil, func() []string { return others(g.Name) }); msg != "" {
+					p.fieldErr("steps."+g.Name+".needs", "%s", msg)
+				}
 			}
 		}
 	}
 	for _, s := range f.Steps {
 		base := "steps." + s.Name
+		written := s.Name
+		if s.Matrix != nil {
+			written = s.Matrix.Base
+		}
 		for _, n := range s.Needs {
 			switch {
-			case n == s.Name:
+			case n == s.Name || n == written:
 				p.fieldErr(base+".needs", "a step cannot need itself")
-			case declared[n] == nil:
-				p.fieldErr(base+".needs", "no step %q%s", n, suggest(n, others(s.Name)))
+			default:
+				if msg := p.checkName(f, declared, n, s.Matrix, func() []string { return others(written) }); msg != "" {
+					p.fieldErr(base+".needs", "%s", msg)
+				}
 			}
 		}
 		checkRef := func(field string, r Ref) {
@@ -85,8 +93,8 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 				case other == nil && f.Group(r.Name) != nil:
 					p.fieldErr(path, "%s: %s is a group, which has no results: refer to one of its steps (%s)", r, r.Name, strings.Join(f.Members(r.Name), ", "))
 				case other == nil:
-					if declared[r.Name] == nil {
-						p.fieldErr(path, "%s: no step %q%s", r, r.Name, suggest(r.Name, others(s.Name)))
+					if msg := p.checkName(f, declared, r.Name, nil, func() []string { return others(written) }); msg != "" {
+						p.fieldErr(path, "%s: %s", r, msg)
 					}
 				default:
 					results := p.kinds[other.Kind].Results()

@@ -78,6 +78,9 @@ type Step struct {
 	Timeout     time.Duration // 0 when unset
 	Always      bool
 	Pool        string // a pool of settings.pools; "" for none. Not in the key
+	// Matrix is set on each instance of a matrix step: the step as written
+	// and this instance's values. nil for a step without matrix.
+	Matrix *Matrix
 
 	// Spec holds the kind's own fields: the value returned by the kind's
 	// NewSpec, decoded from the table. References in its strings are kept as

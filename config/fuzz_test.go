@@ -29,6 +29,8 @@ func FuzzParse(f *testing.F) {
 		"[settings]\ndefault = [\"ci\", \"x\"]\n[steps.a]\nkind = \"exec\"\nrun = \"${step.ci.outputs}\"\nneeds = [\"ci\"]\n[steps.ci]\nkind = \"group\"\nneeds = [\"g\", \"a\"]\n[steps.g]\nkind = \"group\"\nneeds = [\"ci\"]\nrun = 1\n",
 		"[vars]\nv = { sh = \"git describe --tags\", timeout = \"1s\" }\nw = \"${var.v}-${env.X:-y}\"\nu = { sh = 1, hs = 2 }\nt = { }\n[settings]\npools = { p = 1, q = 0 }\n[steps.a]\nkind = \"exec\"\nrun = \"echo ${var.w} '${var.v}'\"\npool = \"p\"\n",
 		"[vars]\nv = { sh = \"$${x} $(date)\" }\nv2 = { sh = \"${var.v}\" }\n[vars.x]\nsh = \"\"\"\nmultiline\n\"\"\"\n",
+		"[steps.c]\nkind = \"exec\"\nmatrix = { a = [\"x\", \"y.1\"], b = [\"z_-\"] }\nrun = \"${matrix.a}$${matrix.b}${step.d[z_-].outputs}\"\noutputs = [\"o/${matrix.a}\"]\n[steps.d]\nkind = \"exec\"\nrun = \"${matrix.b}\"\nneeds = [\"c\", \"c[x]\", \"c[x,z_-]\"]\n[steps.d.matrix]\nb = [\"z_-\", \"q\"]\n",
+		"[settings]\ndefault = [\"c[1]\", \"c[\"]\n[vars]\nv = \"${matrix.a}\"\n[steps.c]\nkind = \"exec\"\nmatrix = { a = [\"1\", 1, \"\", \"a b\", \"1\"], \"-\" = [], c = {} }\nrun = \"${matrix.a\"\n[steps.g]\nkind = \"group\"\nneeds = [\"c\", \"c[2]\"]\nmatrix = {}\n",
 	}
 	for _, tt := range errorTests {
 		seeds = append(seeds, tt.src)
@@ -45,6 +47,14 @@ func FuzzParse(f *testing.F) {
 			for _, s := range file.Steps {
 				if s.Spec == nil || s.Kind == "" {
 					t.Fatalf("step %q without kind or spec", s.Name)
+				}
+				if m := s.Matrix; m != nil && (s.Name != InstanceName(m.Base, m.Values) || len(m.Keys) != len(m.Values)) {
+					t.Fatalf("instance %q of %+v", s.Name, m)
+				}
+				for _, n := range s.Needs {
+					if _, err := file.Needed(s, n); err != nil {
+						t.Fatalf("step %s: a need that parsed does not resolve: %v", s.Name, err)
+					}
 				}
 			}
 			for k, c := range file.Computed {

@@ -153,8 +153,10 @@ func (p *parser) checkGroups(f *File) {
 // checkDefault reports a name in settings.default that is no step or group.
 func (p *parser) checkDefault(f *File, declared map[string]any) {
 	for _, n := range f.Settings.Default {
-		if declared[n] == nil {
+		if _, _, inst := CutInstance(n); declared[n] == nil && !inst {
 			p.fieldErr("settings.default", "no step or group %q%s", n, suggest(n, slices.Sorted(maps.Keys(declared))))
+		} else if msg := p.checkName(f, declared, n, nil, func() []string { return slices.Sorted(maps.Keys(declared)) }); msg != "" {
+			p.fieldErr("settings.default", "%s", msg)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,7 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-var commonFields = []string{"kind", "needs", "inputs", "env", "pass_env", "environment", "secrets", "tools", "description", "timeout", "always", "pool"}
+var commonFields = []string{"kind", "needs", "inputs", "env", "pass_env", "environment", "secrets", "tools", "description", "timeout", "always", "pool", "matrix"}
 
 // parser collects errors while it reads one file.
 type parser struct {
@@ -22,8 +23,14 @@ type parser struct {
 	errs      Errors
 	kinds     map[string]KindInfo
 	fields    map[reflect.Type]*specFields
-	varNames  map[string]bool // every var written, also those with errors
-	poolNames map[string]bool // every pool written, also those with errors
+	varNames  map[string]bool       // every var written, also those with errors
+	poolNames map[string]bool       // every pool written, also those with errors
+	matrices  map[string]*matrixDef // every matrix step written whose matrix is good, by name
+	// matrixRefs is set when the file holds ${matrix. anywhere: only then
+	// has a step without matrix anything to refuse.
+	matrixRefs bool
+	checked    map[string]string // checkName's answer for each name that is no step written
+	stepNames  map[string]bool   // the steps kept, instances too, once checkName needs them
 }
 
 // specFields is what the parser needs to know of a spec type.
@@ -56,8 +63,28 @@ func (p *parser) fieldErr(path string, format string, args ...any) {
 	p.errs = append(p.errs, &Error{File: p.name, Pos: p.posOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// posOf finds the dotted path, or else the nearest enclosing table.
-func (p *parser) posOf(path string) Pos { return p.pos.find(path) }
+// posOf finds the dotted path, or else the nearest enclosing table. A path
+// in an instance of a matrix step, steps.cross[arm64].run, is where the
+// step is written: steps.cross.run.
+func (p *parser) posOf(path string) Pos { return p.pos.find(writtenPath(path)) }
+
+// writtenPath is path with the instance of a matrix step taken out:
+// steps.cross[arm64,linux].run becomes steps.cross.run.
+func writtenPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "steps.")
+	if !ok {
+		return path
+	}
+	i := strings.IndexAny(rest, ".[")
+	if i < 0 || rest[i] != '[' {
+		return path
+	}
+	j := strings.IndexByte(rest[i:], ']')
+	if j < 0 {
+		return path
+	}
+	return "steps." + rest[:i] + rest[i+j+1:]
+}
 
 // keyPath names a key of a table, e.g. {"steps.a", "run"}, without
 // building the dotted string until an error needs it.
@@ -80,7 +107,8 @@ func parentPath(path string) string {
 // where it can be known.
 func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
+	md, err := toml.Decode(string(data), &raw)
+	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return nil, Errors{{File: name, Pos: Pos{pe.Position.Line, max(pe.Position.Col, 1)}, Msg: tomlMessage(pe.Message)}}
@@ -106,6 +134,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	}
 	if v, ok := raw["vars"]; ok {
 		p.vars(v, f)
+		p.refuseMatrix("vars", v, "a var")
 	}
 	// declared holds every step written, also those too broken to keep, so
 	// that needing one is not reported a second time.
@@ -113,21 +142,27 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	if v, ok := raw["steps"]; ok {
 		if m, ok := p.table("steps", v); ok {
 			declared = m
+			p.matrixRefs = bytes.Contains(data, []byte("${matrix."))
+			if bytes.Contains(data, []byte("matrix")) {
+				p.readMatrices(m, matrixKeyOrder(md.Keys()))
+			}
 			for k, v := range m {
 				if tm, ok := v.(map[string]any); ok && tm["kind"] == GroupKind && isStepName(k) {
+					p.refuseMatrix("steps."+k, tm, "a group")
 					f.Groups = append(f.Groups, p.group(k, tm, "steps."+k, p.pos.child("steps").child(k)))
 					continue
 				}
-				if st := p.step(k, v); st != nil {
-					f.Steps = append(f.Steps, st)
-				}
+				f.Steps = append(f.Steps, p.steps(k, v)...)
 			}
 		}
 	}
-	sort.Slice(f.Steps, func(i, j int) bool {
+	sort.SliceStable(f.Steps, func(i, j int) bool {
 		a, b := f.Steps[i], f.Steps[j]
-		if a.Pos != b.Pos {
+		switch {
+		case a.Pos != b.Pos:
 			return a.Pos.before(b.Pos)
+		case a.Matrix != nil && b.Matrix != nil && a.Matrix.Base == b.Matrix.Base:
+			return false // instances stay in the order of their values
 		}
 		return a.Name < b.Name // several steps in one inline table
 	})
@@ -144,6 +179,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	p.checkPools(f)
 	p.checkSecrets(f)
 	if len(p.errs) > 0 {
+		p.foldInstances()
 		sortErrors(p.errs)
 		return nil, p.errs
 	}
@@ -417,7 +453,10 @@ func describe(v any) string {
 	}
 }
 
-func (p *parser) step(name string, v any) *Step {
+// step reads the table of the step written as written; name is what the
+// step is called: written, or for an instance of a matrix step
+// written[v1,...].
+func (p *parser) step(name, written string, v any) *Step {
 	base := "steps." + name
 	m, ok := p.table(base, v)
 	if !ok {
@@ -425,7 +464,7 @@ func (p *parser) step(name string, v any) *Step {
 	}
 	nerrs := len(p.errs)
 	st := &Step{Name: name}
-	if pt := p.pos.child("steps").child(name); pt != nil {
+	if pt := p.pos.child("steps").child(written); pt != nil {
 		st.Pos, st.FieldPos = pt.pos, pt.fields
 	} else {
 		st.Pos = p.posOf(base)
@@ -433,8 +472,8 @@ func (p *parser) step(name string, v any) *Step {
 	if st.FieldPos == nil {
 		st.FieldPos = map[string]Pos{}
 	}
-	if !isStepName(name) {
-		p.errorf(base, "bad step name %q: use lowercase letters, digits, _ and -, starting with a letter", name)
+	if !isStepName(written) {
+		p.errorf(base, "bad step name %q: use lowercase letters, digits, _ and -, starting with a letter", written)
 		return nil
 	}
 	kindV, ok := m["kind"]
@@ -524,6 +563,8 @@ func (p *parser) step(name string, v any) *Step {
 			st.Always = b
 		case "pool":
 			st.Pool, _ = p.str(at, val)
+		case "matrix":
+			// Read and taken out by steps before the table gets here.
 		default:
 			fi, ok := sf.index[k]
 			if !ok {

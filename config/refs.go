@@ -72,6 +72,12 @@ func isField(s string) bool {
 
 // scan walks s, calling lit for literal text and ref for each reference.
 func scan(s string, lit func(string), ref func(Ref) error) error {
+	return scanText(s, false, lit, func(r Ref, _ string) error { return ref(r) })
+}
+
+// scanText is scan that also hands ref the reference's text; with keep,
+// lit gets $${ as written rather than the ${ it stands for.
+func scanText(s string, keep bool, lit func(string), ref func(r Ref, text string) error) error {
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
@@ -80,7 +86,11 @@ func scan(s string, lit func(string), ref func(Ref) error) error {
 		}
 		if i > 0 && s[i-1] == '$' {
 			// $${ is a literal ${.
-			lit(s[:i-1] + "${")
+			if keep {
+				lit(s[:i+2])
+			} else {
+				lit(s[:i-1] + "${")
+			}
 			s = s[i+2:]
 			continue
 		}
@@ -123,17 +133,60 @@ func scan(s string, lit func(string), ref func(Ref) error) error {
 			}
 			r.Name = inner
 		case RefStep:
-			name, field, ok := strings.Cut(inner, ".")
-			if !ok || !isStepName(name) || !isField(field) {
-				return fmt.Errorf("bad reference %q: want ${step.NAME.FIELD}", "${step."+inner+"}")
+			name, field, ok := cutStepRef(inner)
+			if !ok {
+				return fmt.Errorf("bad reference %q: want ${step.NAME.FIELD} or, for one instance of a matrix step, ${step.NAME[v1,...].FIELD}", "${step."+inner+"}")
 			}
 			r.Name, r.Field = name, field
 		}
-		if err := ref(r); err != nil {
+		if err := ref(r, "${"+rest[:len(rest)-len(body)+end+1]); err != nil {
 			return err
 		}
 		s = body[end+1:]
 	}
+}
+
+// cutStepRef splits the inside of ${step.NAME.FIELD}, where NAME may be an
+// instance of a matrix step, NAME[v1,...].
+func cutStepRef(inner string) (name, field string, ok bool) {
+	if i := strings.IndexByte(inner, '['); i >= 0 {
+		j := strings.IndexByte(inner, ']')
+		if j < i || !strings.HasPrefix(inner[j+1:], ".") {
+			return "", "", false
+		}
+		name, field = inner[:j+1], inner[j+2:]
+		base, vals, _ := CutInstance(name)
+		if !isStepName(base) || !isField(field) {
+			return "", "", false
+		}
+		for _, v := range vals {
+			if !isMatrixValue(v) {
+				return "", "", false
+			}
+		}
+		return name, field, true
+	}
+	name, field, ok = strings.Cut(inner, ".")
+	return name, field, ok && isStepName(name) && isField(field)
+}
+
+// rewriteRefs returns s with each reference replaced by f's text for it, or
+// kept as written when f returns ""; everything else, $${ included, is kept
+// as written.
+func rewriteRefs(s string, f func(Ref) (string, error)) (string, error) {
+	var b strings.Builder
+	err := scanText(s, true, func(l string) { b.WriteString(l) }, func(r Ref, text string) error {
+		v, err := f(r)
+		if err != nil {
+			return err
+		}
+		if v == "" {
+			v = text
+		}
+		b.WriteString(v)
+		return nil
+	})
+	return b.String(), err
 }
 
 func truncate(s string, n int) string {

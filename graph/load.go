@@ -141,14 +141,16 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	}
 	needs := map[string]bool{}
 	for _, name := range n.Step.Needs {
-		// A need on a group is a need on each of its members.
-		if members := g.Config.Members(name); members != nil {
-			for _, m := range members {
-				needs[m] = true
-			}
-			continue
+		// A need on a group is a need on each of its members, and on a
+		// matrix step a need on each instance (those paired with this
+		// step's own, for an instance).
+		names, err := g.Config.Needed(n.Step, name)
+		if err != nil {
+			return g.errorf(n, "needs", "%v", err) // config checks this first; kept as a guard
 		}
-		needs[name] = true
+		for _, m := range names {
+			needs[m] = true
+		}
 	}
 	env := map[string]bool{}
 	for _, e := range n.Step.Env {
@@ -290,6 +292,7 @@ func (g *Graph) checkOutputs() error {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].path < all[j].path })
 	var errs []error
+	told := map[string]bool{} // matrix steps whose instances share an output
 	for i := 1; i < len(all); i++ {
 		a, b := all[i-1], all[i]
 		if a.path == b.path || strings.HasPrefix(b.path, a.path+"/") {
@@ -300,6 +303,13 @@ func (g *Graph) checkOutputs() error {
 				errs = append(errs, g.errorf(b.n, "outputs", "output %q lies inside its other output %q", b.path, a.path))
 				continue
 			}
+			if ma, mb := a.n.Step.Matrix, b.n.Step.Matrix; ma != nil && mb != nil && ma.Base == mb.Base {
+				if !told[ma.Base] {
+					told[ma.Base] = true
+					errs = append(errs, g.instancesShare(a.n, b.n, a.path, b.path))
+				}
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%s: steps %s and %s both declare output %q\n\t%s:%d: steps.%s\n\t%s:%d: steps.%s",
 				g.ConfigName, a.n.Name, b.n.Name, b.path,
 				g.ConfigName, a.n.Step.FieldPosOr("outputs").Line, a.n.Name,
@@ -307,6 +317,25 @@ func (g *Graph) checkOutputs() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// instancesShare is the error for two instances of one matrix step that
+// declare one output (or one inside the other): an output must differ per
+// instance, through the values of the keys in which they differ.
+func (g *Graph) instancesShare(a, b *Node, pa, pb string) error {
+	m := a.Step.Matrix
+	var keys []string
+	for i, k := range m.Keys {
+		if m.Values[i] != b.Step.Matrix.Values[i] {
+			keys = append(keys, "${matrix."+k+"}")
+		}
+	}
+	what := fmt.Sprintf("both write %q", pb)
+	if pa != pb {
+		what = fmt.Sprintf("write %q and %q inside it", pa, pb)
+	}
+	return &config.Error{File: g.ConfigName, Pos: a.Step.FieldPosOr("outputs"), Path: "steps." + m.Base + ".outputs",
+		Msg: fmt.Sprintf("instances %s and %s %s: each instance needs outputs of its own: use %s in the path", a.Name, b.Name, what, strings.Join(keys, " or "))}
 }
 
 func sortNodes(ns []*Node) { sort.Slice(ns, func(i, j int) bool { return ns[i].Name < ns[j].Name }) }

@@ -31,7 +31,7 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 		for _, name := range g.ExpandGroups(names) {
 			n := g.byName[name]
 			if n == nil {
-				return nil, &UsageError{Msg: fmt.Sprintf("no step %q in %s%s", name, g.ConfigName, g.suggest(name))}
+				return nil, g.NoStep(name)
 			}
 			roots = append(roots, n)
 		}
@@ -116,14 +116,16 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 	return g.topoSort(copies)
 }
 
-// ExpandGroups replaces each group among names by its members, keeping
-// the order and each name once.
+// ExpandGroups replaces each group among names by its members and each
+// matrix step by its instances, keeping the order and each name once. A
+// name that is none of these is kept: Node finds no step for it, and
+// NoStep says why.
 func (g *Graph) ExpandGroups(names []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, name := range names {
-		members := g.Config.Members(name)
-		if members == nil {
+		members, err := g.Config.Select(name)
+		if err != nil {
 			members = []string{name}
 		}
 		for _, m := range members {
@@ -136,15 +138,18 @@ func (g *Graph) ExpandGroups(names []string) []string {
 	return out
 }
 
-func (g *Graph) suggest(name string) string {
-	names := make([]string, 0, len(g.Nodes)+len(g.Config.Groups))
-	for _, n := range g.Nodes {
-		names = append(names, n.Name)
+// NoStep is the error for a name on the command line that is no step:
+// with "did you mean", and for a matrix step the instances there are.
+func (g *Graph) NoStep(name string) error {
+	_, err := g.Config.Select(name)
+	if err == nil {
+		err = fmt.Errorf("no step %q", name)
 	}
-	for _, gr := range g.Config.Groups {
-		names = append(names, gr.Name)
+	msg := err.Error()
+	if m, ok := strings.CutPrefix(msg, fmt.Sprintf("no step %q", name)); ok {
+		msg = fmt.Sprintf("no step %q in %s%s", name, g.ConfigName, m)
 	}
-	return config.Suggest(name, names)
+	return &UsageError{Msg: msg}
 }
 
 func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node, known func(string) bool) []error {

@@ -108,14 +108,16 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		return err
 	}
 	defer ws.state.Close()
+	for _, r := range replace {
+		if _, err := ws.g.Config.Select(r); err != nil {
+			return usageErr("--replace %s: %v", r, err)
+		}
+	}
+	// --replace of a group or a matrix step replaces each step it stands for.
+	replace = ws.g.ExpandGroups(replace)
 	rt := &kinds.Runtime{Hurry: a.hurry}
 	pl := ws.planner(ctx, rt, replace)
 	pl.Refresh = refresh
-	for _, r := range replace {
-		if ws.g.Node(r) == nil {
-			return usageErr("--replace %s: no such step", r)
-		}
-	}
 	if saved == nil {
 		// A saved plan keeps the targets it was made for.
 		if args, err = targets(ws.g, args, o.all); err != nil {

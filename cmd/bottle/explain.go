@@ -33,6 +33,9 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
+			if err := oneStep(ws.g, "explain", args[0]); err != nil {
+				return err
+			}
 			pl := ws.planner(ctx, nil, nil)
 			plan, err := pl.Plan(args)
 			if err != nil {

@@ -99,7 +99,7 @@ func writeDot(w io.Writer, plan *graph.Plan) {
 
 func writeMermaid(w io.Writer, plan *graph.Plan) {
 	fmt.Fprintln(w, "flowchart LR")
-	id := func(name string) string { return "s_" + strings.NewReplacer("-", "_").Replace(name) }
+	id := mermaidID
 	for _, sp := range plan.Steps {
 		fmt.Fprintf(w, "  %s[\"%s<br/>%s · %s\"]:::%s\n", id(sp.Node.Name), sp.Node.Name, sp.Node.Kind.Name(), sp.Status,
 			strings.ReplaceAll(string(sp.Status), "-", "_"))
@@ -116,6 +116,25 @@ func writeMermaid(w io.Writer, plan *graph.Plan) {
 	for s, c := range map[string]string{"up_to_date": "#ddd", "restore": "#9cf", "run": "#fc6", "replace": "#f99", "pending": "#ff9"} {
 		fmt.Fprintf(w, "  classDef %s fill:%s\n", s, c)
 	}
+}
+
+// mermaidID is a step's node id: Mermaid ids take letters, digits and _,
+// so - stays the _ it always was, and any other byte (the brackets and
+// commas of an instance, "cross[arm64,linux]") is spelled out in hex.
+func mermaidID(name string) string {
+	var b strings.Builder
+	b.WriteString("s_")
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '-':
+			b.WriteByte('_')
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "_%02x_", c)
+		}
+	}
+	return b.String()
 }
 
 type graphNode struct {

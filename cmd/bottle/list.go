@@ -26,6 +26,36 @@ func targets(g *graph.Graph, args []string, all bool) ([]string, error) {
 	return g.Config.Settings.Default, nil
 }
 
+// oneStep refuses a name that is not one step where a command takes one
+// (explain): a group or a matrix step stands for several.
+func oneStep(g *graph.Graph, cmd, name string) error {
+	if g.Node(name) != nil {
+		return nil
+	}
+	names, err := g.Config.Select(name)
+	if err != nil {
+		return usageErr("%v", g.NoStep(name))
+	}
+	what := "a group"
+	if g.Config.Group(name) == nil {
+		what = "a matrix step"
+	}
+	return usageErr("%s takes one step, and %s is %s of %d: name one of %s", cmd, name, what, len(names), strings.Join(quoteNames(names), ", "))
+}
+
+// quoteNames writes names as a shell would need them: an instance's
+// brackets quoted, since zsh and others take them for a glob.
+func quoteNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		if strings.ContainsAny(n, "[],") {
+			n = "'" + n + "'"
+		}
+		out[i] = n
+	}
+	return out
+}
+
 // allFlag registers --all on fs.
 func allFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("all", false, "every step, whatever settings.default says")
@@ -80,10 +110,21 @@ func (a *app) printList(f *config.File) {
 		}
 		return a.pos.Col - b.pos.Col
 	})
+	// A default marks what it selects: a matrix step's instances too.
+	defaults := map[string]bool{}
+	for _, d := range f.Settings.Default {
+		defaults[d] = true
+		if f.Group(d) == nil {
+			names, _ := f.Select(d)
+			for _, n := range names {
+				defaults[n] = true
+			}
+		}
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	for _, r := range rows {
 		mark := " "
-		if slices.Contains(f.Settings.Default, r.name) {
+		if defaults[r.name] {
 			mark = "*"
 		}
 		fmt.Fprintf(tw, "%s %s\t%s\t%s\n", mark, r.name, r.kind, r.descr)

@@ -46,7 +46,11 @@ EXAMPLES
 			cfgPath := workspace.ConfigPath(root, a.file)
 			if data, err := os.ReadFile(cfgPath); err == nil {
 				if f, err := config.Parse(filepath.Base(cfgPath), data, kinds.Infos()); err == nil && f.Step(name) == nil {
-					return usageErr("no step %q in %s", name, filepath.Base(cfgPath))
+					names, err := f.Select(name)
+					if err != nil {
+						return usageErr("%v in %s", err, filepath.Base(cfgPath))
+					}
+					return usageErr("logs takes one step, and %s stands for %d: name one of %s", name, len(names), strings.Join(quoteNames(names), ", "))
 				}
 			}
 			// Logs can be large: copy them, never read them whole.
