@@ -293,18 +293,22 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 				detail = o.unstored
 			}
 			results[name] = &done{o.res.Digest(), o.res.Values}
-			rep.Finished(sp, Report{Event: o.event, Detail: detail, Duration: o.dur})
+			r := Report{Event: o.event, Detail: detail, Duration: o.dur, Source: o.source, Fetched: o.fetched, Result: o.res.Digest().String()}
+			if o.event == Ran {
+				r.LogPath = workspace.LogRel(name)
+			}
+			rep.Finished(sp, r)
 			finish(name, true)
 		case Stopped:
 			sum.Stopped++
-			rep.Finished(sp, Report{Event: Stopped, Duration: o.dur})
+			rep.Finished(sp, Report{Event: Stopped, Duration: o.dur, LogPath: workspace.LogRel(name)})
 			fail(name)
 		default:
 			sum.Failed++
 			f := &Failure{Step: name, Err: o.err, LogPath: workspace.LogRel(name)}
 			f.Tail = tail(workspace.LogPath(a.root(), name), logTail)
 			sum.Failures = append(sum.Failures, f)
-			rep.Finished(sp, Report{Event: Failed, Detail: o.err.Error(), Duration: o.dur})
+			rep.Finished(sp, Report{Event: Failed, Detail: o.err.Error(), Duration: o.dur, LogPath: f.LogPath})
 			fail(name)
 		}
 	}
@@ -527,15 +531,15 @@ const uploadJobs = 4
 
 // fetch brings a result the plan found in the remote cache into the local
 // store.
-func (a *Applier) fetch(ctx context.Context, k cache.Key) error {
+func (a *Applier) fetch(ctx context.Context, k cache.Key) (int64, error) {
 	n, err := a.Remote.Fetch(ctx, k)
 	a.remoteMu.Lock()
 	defer a.remoteMu.Unlock()
 	if err != nil {
 		a.remote.failures++
-		return fmt.Errorf("fetching from the remote cache: %w", err)
+		return 0, fmt.Errorf("fetching from the remote cache: %w", err)
 	}
 	a.remote.hits++
 	a.remote.downloaded += n
-	return nil
+	return n, nil
 }

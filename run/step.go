@@ -35,6 +35,8 @@ type outcome struct {
 	unstored string // why the result was not stored
 	fellBack string // restore fell back to running: why
 	dur      time.Duration
+	source   string // for a restore: "local", or "remote" when it was fetched
+	fetched  int64  // bytes downloaded from the remote cache for it
 }
 
 // do restores or runs one step. It runs on its own goroutine and touches no
@@ -46,13 +48,18 @@ func (a *Applier) do(ctx context.Context, sp *graph.StepPlan, spec any, specErr 
 		return &outcome{sp: sp, event: Failed, err: specErr}
 	}
 	if sp.Status == graph.Restore && sp.Cached != nil {
-		res, err := a.restore(ctx, sp)
+		fetched := int64(-1) // unless it comes from the remote cache
+		res, err := a.restore(ctx, sp, &fetched)
 		if err == nil {
 			err = a.recreate(ctx, sp, spec, res)
 		}
 		if err == nil {
 			os.Remove(workspace.LogPath(a.root(), sp.Node.Name))
-			return &outcome{sp: sp, event: Restored, res: res, dur: time.Since(start)}
+			o := &outcome{sp: sp, event: Restored, res: res, dur: time.Since(start), source: "local"}
+			if fetched >= 0 {
+				o.source, o.fetched = "remote", fetched
+			}
+			return o
 		}
 		if ctx.Err() != nil {
 			return &outcome{sp: sp, event: Stopped, err: ctx.Err()}
@@ -104,8 +111,9 @@ func (a *Applier) recreate(ctx context.Context, sp *graph.StepPlan, spec any, re
 }
 
 // restore copies a cached result into the workspace, verifying every blob,
-// and returns the result as read now.
-func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan) (*cache.Result, error) {
+// and returns the result as read now. When it fetches the result from the
+// remote cache, it sets *fetched to the bytes downloaded.
+func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan, fetched *int64) (*cache.Result, error) {
 	// Read the result again: it may have been pruned since planning, and
 	// reading marks it used. One the plan found in the remote cache is
 	// fetched into the local cache first (unless it got there meanwhile);
@@ -113,7 +121,7 @@ func (a *Applier) restore(ctx context.Context, sp *graph.StepPlan) (*cache.Resul
 	// checks.
 	res, err := a.Store.GetResult(sp.Key)
 	if err != nil && sp.Cached.Remote != nil && a.Remote != nil && errors.Is(err, cache.ErrMiss) {
-		if err = a.fetch(ctx, sp.Key); err == nil {
+		if *fetched, err = a.fetch(ctx, sp.Key); err == nil {
 			res, err = a.Store.GetResult(sp.Key)
 		}
 	}
@@ -231,7 +239,13 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 	defer logf.Close()
 	// Everything the step prints is masked before it reaches the file: the
 	// file is what the terminal, bottle logs and the cache get.
-	log := mask.NewWriter(logf, a.secrets)
+	var logw io.Writer = logf
+	if lr, ok := a.Reporter.(LogReporter); ok {
+		lines := &lineWriter{emit: func(l string) { lr.Log(sp, l) }}
+		defer lines.flush()
+		logw = io.MultiWriter(logf, lines)
+	}
+	log := mask.NewWriter(logw, a.secrets)
 	job, err := a.job(sp, spec, log)
 	if err != nil {
 		return fail(err)
