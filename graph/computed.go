@@ -55,12 +55,11 @@ func (g *Graph) Computed() map[string]string {
 }
 
 // compute runs the computed vars among names that have not run, and fills
-// in the values of the vars that use them. It returns one *ComputedError
-// per var that failed, the first time only: a var fails once per plan.
-func (g *Graph) compute(names []string) error {
+// in the values of the vars that use them. A var that fails keeps its
+// *ComputedError (computeErr) and is not run again.
+func (g *Graph) compute(names []string) {
 	g.computeMu.Lock()
 	defer g.computeMu.Unlock()
-	var errs []error
 	ran := false
 	for _, k := range names {
 		if _, ok := g.computed[k]; ok {
@@ -76,9 +75,7 @@ func (g *Graph) compute(names []string) error {
 			out, err = g.varCommand(g.Root, c.Sh, c.Timeout)
 		}
 		if err != nil {
-			ce := &ComputedError{Var: k, Place: config.VarPlace(g.Config, k), Sh: c.Sh, Err: err}
-			g.computeErrs[k] = ce
-			errs = append(errs, ce)
+			g.computeErrs[k] = &ComputedError{Var: k, Place: config.VarPlace(g.Config, k), Sh: c.Sh, Err: err}
 			continue
 		}
 		g.computed[k] = strings.TrimSpace(out)
@@ -89,7 +86,6 @@ func (g *Graph) compute(names []string) error {
 		// reads Vars while a plan resolves its steps.
 		g.Vars, g.varErrs = config.ResolveVars(g.Config, g.Overrides, g.getenv, g.computed)
 	}
-	return errors.Join(errs...)
 }
 
 // computeErr returns the error of a computed var among names that failed.

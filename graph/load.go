@@ -134,8 +134,9 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	if len(n.computedDeps) > 0 && g.shapesPaths(n, getenv) {
 		// The step's paths need the values now: every plan needs every
 		// step's outputs. A failure is reported if the step is planned.
-		if g.compute(n.computedDeps); g.computeErr(n.computedDeps) != nil {
-			n.unresolved = g.computeErr(n.computedDeps)
+		g.compute(n.computedDeps)
+		if err := g.computeErr(n.computedDeps); err != nil {
+			n.unresolved = err
 			return nil
 		}
 	}
