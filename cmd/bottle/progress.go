@@ -22,6 +22,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -182,7 +184,7 @@ func (b *base) stepLine(what, name, detail string, d time.Duration) string {
 	m := marks[what]
 	var s strings.Builder
 	fmt.Fprintf(&s, "  %s %-*s %-9s", paint(b.o.color, m.color, m.sym), b.nameW, name, what)
-	if d > 0 {
+	if d >= time.Millisecond {
 		fmt.Fprintf(&s, " %6s", round(d))
 	}
 	if detail = firstLine(detail); detail != "" {
@@ -682,7 +684,10 @@ func writeLogGroup(w io.Writer, ci ciSystem, n int, step, root, logPath string, 
 	switch ci {
 	case githubCI:
 		fmt.Fprintf(w, "::group::%s\n", title)
-		token := fmt.Sprintf("bottle-%d-%d", now.UnixNano(), n)
+		// The token must be one the step cannot print by design.
+		var r [16]byte
+		rand.Read(r[:])
+		token := "bottle-" + hex.EncodeToString(r[:])
 		fmt.Fprintf(w, "::stop-commands::%s\n", token)
 		defer fmt.Fprintf(w, "::%s::\n::endgroup::\n", token)
 	case gitlabCI:
