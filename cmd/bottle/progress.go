@@ -284,6 +284,7 @@ type liveView struct {
 	above   []string // lines to print above the region at the next redraw
 	drawn   int      // lines of the region on screen
 	last    string   // the region as last drawn
+	closed  bool     // messages go straight to w
 
 	quit, quitted chan struct{}
 }
@@ -362,6 +363,9 @@ type messageWriter struct{ v *liveView }
 func (m messageWriter) Write(p []byte) (int, error) {
 	m.v.mu.Lock()
 	defer m.v.mu.Unlock()
+	if m.v.closed {
+		return m.v.w.Write(p)
+	}
 	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
 		m.v.above = append(m.v.above, l)
 	}
@@ -379,6 +383,7 @@ func (v *liveView) Close() {
 	defer v.mu.Unlock()
 	v.above = append(v.above, v.foldLines()...)
 	v.erase()
+	v.closed = true
 }
 
 // draw brings the screen up to date: the lines to scroll, then the live

@@ -248,6 +248,9 @@ func TestLiveView(t *testing.T) {
 	want = append(want[:promptLines+2],
 		"  ✗ test                 failed        4s  exit status 1",
 		"  - lint                 skipped    a step it needs did not succeed")
+	// A warning after the run (an upload) is printed at once.
+	l.Messages().Write([]byte("bottle: uploading test: denied\n"))
+	want = append(want, "bottle: uploading test: denied")
 	if got := l.screen.Lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("after Close:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
