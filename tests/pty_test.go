@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bottle-build/bottle/internal/termscreen"
 )
 
 func itoa(n int) string {
@@ -94,10 +96,10 @@ func TestPromptOnTerminal(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(ws, "out.txt")); err != nil {
 			t.Error("the step did not run")
 		}
-		// The step's own output goes to its log, never onto the terminal.
-		if strings.Contains(screen, "PRINTED-BY-STEP") {
-			t.Errorf("step output reached the terminal:\n%s", screen)
-		}
+		// The step's own output goes to its log, never raw onto the
+		// terminal: the live view shows its last line, cleaned, on the
+		// step's running line, and erases it when the step ends.
+		checkOutputStaysInTheLog(t, screen, "PRINTED-BY-STEP")
 	})
 	t.Run("no", func(t *testing.T) {
 		ws, c := newWorkspace(t)
@@ -143,11 +145,27 @@ func TestDockerOutputStaysInTheLog(t *testing.T) {
 	if code != 0 || !strings.Contains(screen, "Apply complete") {
 		t.Fatalf("exit %d:\n%s", code, screen)
 	}
-	if strings.Contains(screen, "Step 1/") || strings.Contains(screen, "Successfully built") {
-		t.Errorf("the build's output reached the terminal:\n%s", screen)
-	}
+	checkOutputStaysInTheLog(t, screen, "Step 1/")
+	checkOutputStaysInTheLog(t, screen, "Successfully built")
 	log, _ := os.ReadFile(filepath.Join(ws, ".bottle", "logs", "build.log"))
 	if !strings.Contains(string(log), "Step 1/2 : FROM scratch") {
 		t.Errorf("the build's output is not in its log:\n%s", log)
+	}
+}
+
+// checkOutputStaysInTheLog fails when what a step printed (text) reached
+// the terminal other than on a running step's line of the live view, or is
+// left on the screen at the end.
+func checkOutputStaysInTheLog(t *testing.T, raw, text string) {
+	t.Helper()
+	for _, l := range strings.Split(raw, "\n") {
+		if strings.Contains(l, text) && !strings.Contains(l, "▸") {
+			t.Errorf("step output reached the terminal outside the live view: %q\n%s", l, raw)
+		}
+	}
+	var s termscreen.Screen
+	s.Write([]byte(raw))
+	if strings.Contains(s.String(), text) {
+		t.Errorf("step output is left on the terminal:\n%s", s.String())
 	}
 }

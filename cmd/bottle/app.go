@@ -171,7 +171,7 @@ func (a *app) useTTYProgress() bool {
 	case "plain":
 		return false
 	}
-	return isTerminal(a.stderr) && os.Getenv("TERM") != "dumb"
+	return isTerminal(a.stderr) && os.Getenv("TERM") != "dumb" && !inCI(os.Getenv)
 }
 
 // workspaceDir is the workspace folder: -C, else the current folder.

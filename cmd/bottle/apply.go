@@ -202,8 +202,10 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		grace = d
 	}
 	rt.KillGrace = grace
-	progress := newProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
-	progress.fit(plan)
+	progress := newProgress(a.stderr, a.progressOpts(root), plan)
+	if rc != nil {
+		rc.stderr = progress.Messages() // a warning during the run goes above the live view
+	}
 	ap := &run.Applier{
 		Planner:  pl,
 		Store:    store,

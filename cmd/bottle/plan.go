@@ -114,7 +114,9 @@ func writePlan(path string, pj *graph.PlanJSON) error {
 }
 
 // How many lines of each kind the human plan shows before folding the rest
-// into a count (unless -v).
+// into a count (unless -v). A restore runs nothing, so it gets as few lines
+// as a pending step: 400 restores would otherwise fill the screen above the
+// prompt.
 const (
 	maxActionLines  = 50
 	maxPendingLines = 20
@@ -142,7 +144,7 @@ func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
 		switch sp.Status {
 		case graph.UpToDate:
 			limit = 0
-		case graph.Pending:
+		case graph.Pending, graph.Restore:
 			limit = maxPendingLines
 		}
 		if !a.verbose && shown[sp.Status] >= limit {
