@@ -30,6 +30,8 @@ type app struct {
 	remoteWrite, remoteStrict, offline bool
 
 	vars varFlag // --var NAME=VALUE overrides
+
+	events *events // apply --json: the event stream (events.go); nil otherwise
 }
 
 // varFlag collects repeated --var NAME=VALUE flags.
