@@ -115,16 +115,15 @@ type summaryEvent struct {
 	RemoteFailures int    `json:"remote_failures"`
 }
 
-func (e *events) head(name string) head {
-	return head{V: eventsVersion, Event: name, Time: e.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")}
-}
-
-// emit writes one event, one line. A stdout that cannot be written is not
-// apply's failure: the run goes on, as it would with no one reading.
-func (e *events) emit(ev any) {
+// emit writes one event, one line, made by build with its head. The time
+// is taken under the lock, so that times never go back down the stream.
+// A stdout that cannot be written is not apply's failure: the run goes
+// on, as it would with no one reading.
+func (e *events) emit(name string, build func(head) any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.enc.Encode(ev)
+	h := head{V: eventsVersion, Event: name, Time: e.now().UTC().Format("2006-01-02T15:04:05.000Z07:00")}
+	e.enc.Encode(build(h))
 }
 
 // planned is the plan event: the plan as 'bottle plan --json' prints it.
@@ -132,16 +131,16 @@ func (e *events) planned(plan *graph.Plan, pj *graph.PlanJSON) {
 	e.mu.Lock()
 	e.plan = plan
 	e.mu.Unlock()
-	e.emit(planEvent{e.head("plan"), pj})
+	e.emit("plan", func(h head) any { return planEvent{h, pj} })
 }
 
 func (e *events) diagnostic(severity, step, msg string) {
-	e.emit(diagnosticEvent{e.head("diagnostic"), severity, step, msg})
+	e.emit("diagnostic", func(h head) any { return diagnosticEvent{h, severity, step, msg} })
 }
 
 // Started implements run.Reporter.
 func (e *events) Started(sp *graph.StepPlan) {
-	e.emit(startEvent{e.head("start"), sp.Node.Name, sp.Node.Kind.Name(), sp.Status, sp.Reason})
+	e.emit("start", func(h head) any { return startEvent{h, sp.Node.Name, sp.Node.Kind.Name(), sp.Status, sp.Reason} })
 }
 
 // Finished implements run.Reporter.
@@ -153,10 +152,12 @@ func (e *events) Finished(sp *graph.StepPlan, r run.Report) {
 	if r.Event == run.CutOff {
 		status = "cut-off"
 	}
-	e.emit(finishEvent{
-		head: e.head("finish"), Step: sp.Node.Name, Status: status, Detail: r.Detail,
-		DurationMS: r.Duration.Milliseconds(), Source: r.Source, Fetched: r.Fetched,
-		Result: r.Result, Log: jsonbytes.String(r.LogPath),
+	e.emit("finish", func(h head) any {
+		return finishEvent{
+			head: h, Step: sp.Node.Name, Status: status, Detail: r.Detail,
+			DurationMS: r.Duration.Milliseconds(), Source: r.Source, Fetched: r.Fetched,
+			Result: r.Result, Log: jsonbytes.String(r.LogPath),
+		}
 	})
 }
 
@@ -172,7 +173,7 @@ type eventLogs struct{ *events }
 
 // Log implements run.LogReporter.
 func (e eventLogs) Log(sp *graph.StepPlan, line string) {
-	e.emit(logEvent{e.head("log"), sp.Node.Name, jsonbytes.String(line)})
+	e.emit("log", func(h head) any { return logEvent{h, sp.Node.Name, jsonbytes.String(line)} })
 }
 
 // end closes the stream after apply returned err: an error as a
@@ -200,7 +201,7 @@ func (e *events) end(ctx context.Context, err error) error {
 	for _, sp := range never {
 		e.Finished(sp, run.Report{Event: run.Skipped, Detail: "never started: the run stopped first"})
 	}
-	s := summaryEvent{head: e.head("summary"), Status: "complete", DurationMS: dur.Milliseconds()}
+	s := summaryEvent{Status: "complete", DurationMS: dur.Milliseconds()}
 	if sum != nil {
 		s.Ran, s.Restored, s.CutOff, s.UpToDate = sum.Ran, sum.Restored, sum.CutOff, sum.UpToDate
 		s.Failed, s.Stopped, s.Skipped, s.Unstored = sum.Failed, sum.Stopped, sum.Skipped, sum.Unstored
@@ -215,7 +216,7 @@ func (e *events) end(ctx context.Context, err error) error {
 	case err != nil:
 		s.Status = "error"
 	}
-	e.emit(s)
+	e.emit("summary", func(h head) any { s.head = h; return s })
 	if err != nil && !interrupted {
 		return exitError(1)
 	}
