@@ -102,6 +102,10 @@ type remoteCounts struct {
 // ErrFailed is returned when at least one step failed.
 var ErrFailed = errors.New("apply failed")
 
+// errFailFast is why the steps still running are stopped when one fails
+// (without KeepGoing).
+var errFailFast = errors.New("another step failed")
+
 // done is what apply knows of a step that finished well: what its
 // dependents' keys and references use.
 type done struct {
@@ -118,8 +122,10 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	if rep == nil {
 		rep = nopReporter{}
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+	// Fail-fast stops the running steps with errFailFast as the cause, so
+	// that a stopped step's log can say why it was stopped.
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	a.secrets = a.secretValues()
 	a.uploadCtx = ctx
 
@@ -192,7 +198,7 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 		finish(name, false)
 		if !a.KeepGoing && !stopping {
 			stopping = true
-			stop()
+			stop(errFailFast)
 		}
 	}
 	for (len(ready) > 0 && !stopping) || running > 0 {
@@ -301,7 +307,7 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			finish(name, true)
 		case Stopped:
 			sum.Stopped++
-			rep.Finished(sp, Report{Event: Stopped, Duration: o.dur, LogPath: workspace.LogRel(name)})
+			rep.Finished(sp, Report{Event: Stopped, Detail: o.stopped, Duration: o.dur, LogPath: workspace.LogRel(name)})
 			fail(name)
 		default:
 			sum.Failed++

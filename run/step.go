@@ -37,6 +37,7 @@ type outcome struct {
 	dur      time.Duration
 	source   string // for a restore: "local", or "remote" when it was fetched
 	fetched  int64  // bytes downloaded from the remote cache for it
+	stopped  string // for Stopped: why ("interrupted", "another step failed")
 }
 
 // do restores or runs one step. It runs on its own goroutine and touches no
@@ -62,7 +63,7 @@ func (a *Applier) do(ctx context.Context, sp *graph.StepPlan, spec any, specErr 
 			return o
 		}
 		if ctx.Err() != nil {
-			return &outcome{sp: sp, event: Stopped, err: ctx.Err()}
+			return &outcome{sp: sp, event: Stopped, err: ctx.Err(), stopped: stopReason(ctx)}
 		}
 		o := a.run(ctx, sp, spec)
 		o.fellBack = fmt.Sprintf("ran instead of restoring: %v", err)
@@ -222,17 +223,39 @@ func (a *Applier) removeOutputs(n *graph.Node) error {
 	return nil
 }
 
+// stopReason says why ctx, the run's context, ended: an interrupt, or
+// fail-fast after another step failed.
+func stopReason(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), errFailFast) {
+		return errFailFast.Error()
+	}
+	return "interrupted"
+}
+
+// markStopped ends the log of a step that bottle stopped with a line that
+// says so and why, on a line of its own: without it the log of a stopped
+// step ends wherever the step was, as if it had finished.
+func markStopped(logf *os.File, why string, d time.Duration) {
+	line := fmt.Sprintf("bottle: stopped (%s) after %s\n", why, d.Round(100*time.Millisecond))
+	if fi, err := logf.Stat(); err == nil && fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := logf.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+			line = "\n" + line
+		}
+	}
+	logf.Write([]byte(line))
+}
+
 // run runs the step under its timeout, then stores what it declared.
 func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcome {
 	n := sp.Node
 	fail := func(err error) *outcome { return &outcome{sp: sp, event: Failed, err: err} }
 	// The log comes first (empty), so that a failure below never shows the
 	// tail of an earlier run's log as its own.
+	// The log stays locked while the step runs: bottle logs -f follows it
+	// until the lock goes.
 	logPath := workspace.LogPath(a.root(), n.Name)
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return fail(err)
-	}
-	logf, err := os.Create(logPath)
+	logf, err := workspace.CreateLog(a.root(), n.Name)
 	if err != nil {
 		return fail(fmt.Errorf("creating log: %w", err))
 	}
@@ -273,8 +296,11 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
-			return &outcome{sp: sp, event: Stopped, err: err}
+			why := stopReason(ctx)
+			markStopped(logf, why, time.Since(started))
+			return &outcome{sp: sp, event: Stopped, err: err, stopped: why}
 		case errors.Is(stepCtx.Err(), context.DeadlineExceeded):
+			markStopped(logf, fmt.Sprintf("timeout %s", n.Step.Timeout), time.Since(started))
 			return fail(fmt.Errorf("timed out after %s", n.Step.Timeout))
 		}
 		return fail(err)

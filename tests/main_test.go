@@ -103,6 +103,13 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("no registry answers at BOTTLE_TEST_REGISTRY=%q, and BOTTLE_TEST_REQUIRE=%s says it must (start docker-registry on loopback)", addr, os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return ok, nil
+			case "python":
+				// examples/dashboard is python3, standard library only.
+				_, err := exec.LookPath("python3")
+				if err != nil && required("python") {
+					return false, fmt.Errorf("no python3 on PATH, and BOTTLE_TEST_REQUIRE=%s says it must (install python3)", os.Getenv("BOTTLE_TEST_REQUIRE"))
+				}
+				return err == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -30,6 +30,11 @@ type app struct {
 	remoteWrite, remoteStrict, offline bool
 
 	vars varFlag // --var NAME=VALUE overrides
+
+	events *events // apply --json: the event stream (events.go); nil otherwise
+	// messages, during a run, is where warnings go: above the live view
+	// (progress.Messages) rather than through it; nil means stderr.
+	messages io.Writer
 }
 
 // varFlag collects repeated --var NAME=VALUE flags.

@@ -33,6 +33,8 @@ func (a *app) applyCmd() *ffcli.Command {
 	keepGoing := fs.Bool("keep-going", false, "after a failure, still run every step whose needs succeeded")
 	refresh := fs.Bool("refresh", false, "check that effects still exist and restore or redo the missing ones")
 	all := allFlag(fs)
+	asJSON := fs.Bool("json", false, "newline-delimited JSON events on stdout instead of text (README, 'Event stream'); needs --yes or a saved plan")
+	jsonLogs := fs.Bool("json-logs", false, "with --json, also a log event for each line a step prints")
 	var replace stringList
 	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
 	return &ffcli.Command{
@@ -54,7 +56,8 @@ EXAMPLES
   bottle apply --all           every step, whatever settings.default says
   bottle apply --yes           no question (for scripts and CI)
   bottle apply -j 8 test       test and what it needs, 8 at a time
-  bottle plan -o p.json && bottle apply p.json`),
+  bottle plan -o p.json && bottle apply p.json
+  bottle apply --json --yes    events for a dashboard (README, 'Event stream')`),
 		FlagSet: fs,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
@@ -63,7 +66,14 @@ EXAMPLES
 			if jobsSet && *jobs < 1 {
 				return usageErr("-j %d: give the number of steps to run at once, at least 1 (leave -j out for the default)", *jobs)
 			}
-			return a.apply(ctx, args, applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all})
+			o := applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all}
+			if *jsonLogs && !*asJSON {
+				return usageErr("--json-logs adds log events to --json: give both")
+			}
+			if *asJSON {
+				return a.applyJSON(ctx, args, o, *jsonLogs)
+			}
+			return a.apply(ctx, args, o)
 		},
 	}
 }
@@ -95,8 +105,11 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 			}
 		}
 	}
+	if a.events != nil && saved == nil && !yes {
+		return usageErr("apply --json cannot ask for confirmation: give --yes, or apply a saved plan (bottle plan -o plan.json, then bottle apply --json plan.json)")
+	}
 	lock, err := workspace.Acquire(ctx, root, "bottle apply", func(holder string) {
-		fmt.Fprintf(a.stderr, "Waiting for the workspace lock, held by %s...\n", holder)
+		a.notify("info", "", "waiting for the workspace lock, held by "+holder, fmt.Sprintf("Waiting for the workspace lock, held by %s...", holder))
 	})
 	if err != nil {
 		return err
@@ -154,8 +167,15 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		}
 	}
 	a.printPlan(a.stdout, plan)
+	if a.events != nil {
+		a.events.planned(plan, plan.JSON(ws.g, false))
+		a.events.secretNotes(plan)
+	}
 	if !plan.HasChanges() {
 		fmt.Fprintln(a.stdout, "Nothing to do.")
+		if a.events != nil {
+			a.events.ran(&run.Summary{UpToDate: len(plan.Steps)}, 0)
+		}
 		if o.warm {
 			return a.pushResults(ctx, ws, rc, plan, true)
 		}
@@ -172,7 +192,8 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		return err
 	}
 	if store.ReadOnly() {
-		fmt.Fprintf(a.stderr, "warning: the cache %s is read-only to this user: results are restored from it, nothing is stored in it\n", ws.cacheDir)
+		msg := fmt.Sprintf("the cache %s is read-only to this user: results are restored from it, nothing is stored in it", ws.cacheDir)
+		a.notify("warning", "", msg, "warning: "+msg)
 	}
 	hold, err := store.Hold()
 	if err != nil {
@@ -203,15 +224,20 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	}
 	rt.KillGrace = grace
 	progress := newProgress(a.stderr, a.progressOpts(root), plan)
-	if rc != nil {
-		rc.stderr = progress.Messages() // a warning during the run goes above the live view
+	// A warning during the run (the remote cache going down) goes above the
+	// live view, not through it.
+	a.messages = progress.Messages()
+	defer func() { a.messages = nil }()
+	var reporter run.Reporter = progress
+	if a.events != nil {
+		reporter = a.events.reporter()
 	}
 	ap := &run.Applier{
 		Planner:  pl,
 		Store:    store,
 		State:    ws.state,
 		Runtime:  rt,
-		Reporter: progress,
+		Reporter: reporter,
 		Hold:     hold,
 		Options:  run.Options{Jobs: jobs, KeepGoing: keepGoing, Upload: rc != nil && (a.remoteWrite || o.warm)},
 	}
@@ -222,11 +248,14 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	start := time.Now()
 	sum, runErr := ap.Apply(ctx, plan)
 	progress.Close()
+	if a.events != nil {
+		a.events.ran(sum, time.Since(start))
+	}
 	if err := ws.state.Compact(); err != nil {
-		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", err)
+		a.notify("warning", "", err.Error(), "bottle: warning: "+err.Error())
 	}
 	if err := ws.saveIndex(); err != nil {
-		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", err)
+		a.notify("warning", "", err.Error(), "bottle: warning: "+err.Error())
 	}
 	for _, f := range sum.Failures {
 		a.printFailure(f)

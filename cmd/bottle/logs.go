@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
@@ -19,6 +20,8 @@ import (
 
 func (a *app) logsCmd() *ffcli.Command {
 	flags := a.flagSet("logs")
+	// Not -f: that is the config file, for every command (as in make).
+	follow := flags.Bool("follow", false, "while STEP runs, print its log as it grows, until the step ends")
 	return &ffcli.Command{
 		Name:       "logs",
 		ShortUsage: "bottle logs [flags] STEP",
@@ -26,11 +29,22 @@ func (a *app) logsCmd() *ffcli.Command {
 		LongHelp: strings.TrimSpace(`
 Logs prints everything STEP printed the last time it ran here: from
 .bottle/logs/STEP.log for a run in this workspace (a failed one too), or
-from the cache for a result that was restored.
+from the cache for a result that was restored. The log of a step that bottle
+stopped (Ctrl-C, another step failing, its timeout) ends with a line saying
+so: "bottle: stopped (interrupted) after 3.2s".
+
+With --follow, while STEP runs, logs prints its log as it grows and exits when the
+step ends, however it ends; a step that is not running gets its last log,
+as without --follow.
+
+Exit status: 0 when it printed the log (whatever the step's outcome: the
+log's end says), 1 when there is none (the step has not run or been restored
+here) or the name is not one step, 130 when Ctrl-C stops --follow.
 
 EXAMPLES
   bottle logs bin
-  bottle logs test | less`),
+  bottle logs test | less
+  bottle logs --follow test    while an apply runs test`),
 		FlagSet: flags,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
@@ -57,6 +71,9 @@ EXAMPLES
 			f, err := os.Open(workspace.LogPath(root, name))
 			if err == nil {
 				defer f.Close()
+				if *follow {
+					return a.followLog(ctx, f)
+				}
 				_, err = io.Copy(a.stdout, f)
 				return err
 			}
@@ -84,5 +101,35 @@ EXAMPLES
 			}
 			return nil
 		},
+	}
+}
+
+// followPoll is how often logs --follow looks for more of a growing log.
+const followPoll = 100 * time.Millisecond
+
+// followLog copies f, a step's log, to stdout as it grows (logs --follow), until the step
+// stops writing it (workspace.LogBusy) or ctx ends. The log is read to its
+// end after the step let it go, so nothing written last is lost; a log
+// emptied under it (the step started again) ends the follow too.
+func (a *app) followLog(ctx context.Context, f *os.File) error {
+	var off int64
+	for {
+		busy := workspace.LogBusy(f)
+		n, err := io.Copy(a.stdout, f)
+		off += n
+		if err != nil {
+			return err
+		}
+		if !busy {
+			return nil
+		}
+		if fi, err := f.Stat(); err == nil && fi.Size() < off {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(followPoll):
+		}
 	}
 }

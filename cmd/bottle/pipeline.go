@@ -51,7 +51,7 @@ func (a *app) openWorkspace() (*pipeline, error) {
 		if ws.state == nil {
 			return nil, stateErr
 		}
-		fmt.Fprintf(a.stderr, "bottle: warning: %v\n", stateErr)
+		a.notify("warning", "", stateErr.Error(), "bottle: warning: "+stateErr.Error())
 	}
 	if indexErr != nil {
 		return nil, indexErr

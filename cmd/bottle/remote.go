@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -50,7 +49,7 @@ type remoteCache struct {
 	local  graph.ResultSource // the local cache, asked first
 	disk   *cache.Disk        // the writable local cache (apply); nil when planning only
 	ctx    context.Context
-	stderr io.Writer
+	notify func(sev, step, msg, line string) // app.notify: stderr, or a diagnostic event
 	strict bool
 
 	down     atomic.Bool
@@ -70,7 +69,7 @@ func (a *app) openRemote(ctx context.Context, url string, local graph.ResultSour
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	return &remoteCache{c: c, local: local, ctx: ctx, stderr: a.stderr, strict: a.remoteStrict, warned: map[string]bool{}}, nil
+	return &remoteCache{c: c, local: local, ctx: ctx, notify: a.notify, strict: a.remoteStrict, warned: map[string]bool{}}, nil
 }
 
 // signingKey is BOTTLE_CACHE_SIGNING_KEY: results written carry an HMAC
@@ -96,7 +95,8 @@ func (r *remoteCache) fail(err error) {
 		if r.strict {
 			return
 		}
-		fmt.Fprintf(r.stderr, "warning: %v; continuing with the local cache only\n", err)
+		msg := fmt.Sprintf("%v; continuing with the local cache only", err)
+		r.notify("warning", "", msg, "warning: "+msg)
 	})
 }
 
@@ -131,7 +131,8 @@ func (r *remoteCache) PeekResult(k cache.Key) (*cache.Result, error) {
 		r.warned[err.Error()] = true
 		r.mu.Unlock()
 		if first {
-			fmt.Fprintf(r.stderr, "warning: ignoring a result in the remote cache: %v\n", err)
+			msg := fmt.Sprintf("ignoring a result in the remote cache: %v", err)
+			r.notify("warning", "", msg, "warning: "+msg)
 		}
 		return nil, cache.ErrMiss
 	case err != nil:

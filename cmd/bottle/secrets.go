@@ -14,6 +14,22 @@ import (
 // a secret apply could not give it: the step will fail, by itself, and the
 // operator learns it before confirming. The plan itself does not fail.
 func printSecretNotes(w io.Writer, plan *graph.Plan) {
+	for _, n := range secretNotes(plan) {
+		fmt.Fprintf(w, "Note: %s\n", n.msg)
+	}
+}
+
+// secretNotes in the event stream are warnings about their step.
+func (e *events) secretNotes(plan *graph.Plan) {
+	for _, n := range secretNotes(plan) {
+		e.diagnostic("warning", n.step, n.msg)
+	}
+}
+
+type secretNote struct{ step, msg string }
+
+func secretNotes(plan *graph.Plan) []secretNote {
+	var notes []secretNote
 	for _, sp := range plan.Steps {
 		switch sp.Status {
 		case graph.Run, graph.Replace, graph.Pending:
@@ -31,12 +47,13 @@ func printSecretNotes(w io.Writer, plan *graph.Plan) {
 			}
 		}
 		if len(unset) > 0 {
-			fmt.Fprintf(w, "Note: step %s will fail if it runs: %s not set.\n", sp.Node.Name, secretList(unset))
+			notes = append(notes, secretNote{sp.Node.Name, fmt.Sprintf("step %s will fail if it runs: %s not set.", sp.Node.Name, secretList(unset))})
 		}
 		if len(short) > 0 {
-			fmt.Fprintf(w, "Note: step %s will fail if it runs: %s shorter than %d bytes.\n", sp.Node.Name, secretList(short), mask.MinLen)
+			notes = append(notes, secretNote{sp.Node.Name, fmt.Sprintf("step %s will fail if it runs: %s shorter than %d bytes.", sp.Node.Name, secretList(short), mask.MinLen)})
 		}
 	}
+	return notes
 }
 
 func secretList(names []string) string {
