@@ -103,6 +103,8 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("no registry answers at BOTTLE_TEST_REGISTRY=%q, and BOTTLE_TEST_REQUIRE=%s says it must (start docker-registry on loopback)", addr, os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return ok, nil
+			case "browser":
+				return haveBrowser()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

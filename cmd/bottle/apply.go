@@ -35,6 +35,7 @@ func (a *app) applyCmd() *ffcli.Command {
 	all := allFlag(fs)
 	var replace stringList
 	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
+	report := fs.String("report", "", "write a self-contained HTML page about the run to `FILE.html` (timeline, critical path, cache, logs)")
 	return &ffcli.Command{
 		Name:       "apply",
 		ShortUsage: "bottle apply [flags] [STEP... | PLANFILE]",
@@ -63,7 +64,7 @@ EXAMPLES
 			if jobsSet && *jobs < 1 {
 				return usageErr("-j %d: give the number of steps to run at once, at least 1 (leave -j out for the default)", *jobs)
 			}
-			return a.apply(ctx, args, applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all})
+			return a.apply(ctx, args, applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all, report: *report})
 		},
 	}
 }
@@ -74,12 +75,16 @@ type applyOpts struct {
 	all                           bool // --all: every step, not settings.default
 	jobs                          int
 	replace                       []string
+	report                        string // --report FILE.html
 }
 
 func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	yes, jobs, keepGoing, refresh, replace := o.yes, o.jobs, o.keepGoing, o.refresh, o.replace
 	root, err := a.workspaceDir()
 	if err != nil {
+		return err
+	}
+	if err := reportPath(o.report); err != nil {
 		return err
 	}
 	// A single argument naming a file saved by 'bottle plan -o' is a saved
@@ -156,6 +161,9 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	a.printPlan(a.stdout, plan)
 	if !plan.HasChanges() {
 		fmt.Fprintln(a.stdout, "Nothing to do.")
+		if o.report != "" {
+			a.writeReport(newHTMLReport(plan, nil), o.report, &run.Summary{UpToDate: len(plan.Steps)}, root)
+		}
 		if o.warm {
 			return a.pushResults(ctx, ws, rc, plan, true)
 		}
@@ -204,12 +212,19 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	rt.KillGrace = grace
 	progress := newProgress(a.stderr, a.useColor(), a.useTTYProgress(), a.verbose, len(plan.Steps))
 	progress.fit(plan)
+	// --report: a reporter of its own beside the terminal's.
+	var reporter run.Reporter = progress
+	var report *htmlReport
+	if o.report != "" {
+		report = newHTMLReport(plan, nil)
+		reporter = run.Tee(progress, report)
+	}
 	ap := &run.Applier{
 		Planner:  pl,
 		Store:    store,
 		State:    ws.state,
 		Runtime:  rt,
-		Reporter: progress,
+		Reporter: reporter,
 		Hold:     hold,
 		Options:  run.Options{Jobs: jobs, KeepGoing: keepGoing, Upload: rc != nil && (a.remoteWrite || o.warm)},
 	}
@@ -237,6 +252,9 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		verb = "Apply failed"
 	}
 	fmt.Fprintf(a.stderr, "%s in %s: %s\n", verb, round(time.Since(start)), summaryLine(sum))
+	if report != nil {
+		a.writeReport(report, o.report, sum, root)
+	}
 	if runErr != nil {
 		if errors.Is(runErr, run.ErrFailed) {
 			return exitError(1)
