@@ -33,7 +33,7 @@ type htmlReport struct {
 	mu    sync.Mutex
 	now   func() time.Time
 	start time.Time
-	plan  *graph.Plan
+	names []string // the plan's steps, in dependency order
 	steps map[string]*reportStep
 	order []*reportStep // in the order they started (or ended, if they never started)
 }
@@ -51,7 +51,11 @@ func newHTMLReport(plan *graph.Plan, now func() time.Time) *htmlReport {
 	if now == nil {
 		now = time.Now
 	}
-	return &htmlReport{now: now, start: now(), plan: plan, steps: map[string]*reportStep{}}
+	h := &htmlReport{now: now, start: now(), steps: map[string]*reportStep{}}
+	for _, sp := range plan.Steps {
+		h.names = append(h.names, sp.Node.Name)
+	}
+	return h
 }
 
 func (h *htmlReport) step(sp *graph.StepPlan) *reportStep {
@@ -136,8 +140,9 @@ type reportSpan struct {
 // criticalPath is the chain of needs, among the steps that ended in this
 // run, whose durations add up to the most (each step's wall time from
 // start to end), and that sum. Up-to-date steps took no time and are left
-// out. Ties go to the step that comes first in plan order.
-func criticalPath(plan *graph.Plan, steps map[string]*reportStep) ([]string, time.Duration) {
+// out. Ties go to the step that comes first in order (the
+// plan's: a dependency order).
+func criticalPath(order []string, steps map[string]*reportStep) ([]string, time.Duration) {
 	type best struct {
 		total time.Duration
 		prev  string
@@ -145,8 +150,8 @@ func criticalPath(plan *graph.Plan, steps map[string]*reportStep) ([]string, tim
 	b := map[string]best{}
 	var end string
 	var max time.Duration = -1
-	for _, sp := range plan.Steps {
-		s := steps[sp.Node.Name]
+	for _, name := range order {
+		s := steps[name]
 		if s == nil || !s.done {
 			continue
 		}
@@ -208,7 +213,7 @@ func (h *htmlReport) page(sum *run.Summary, root, dir string, end time.Time) *re
 			p.Remote += fmt.Sprintf(", %d %s", sum.RemoteFailures, plural(sum.RemoteFailures, "failure", "failures"))
 		}
 	}
-	path, total := criticalPath(h.plan, h.steps)
+	path, total := criticalPath(h.names, h.steps)
 	p.Critical = reportCritical{Steps: path, Total: round(total)}
 	onPath := map[string]bool{}
 	for _, n := range path {
