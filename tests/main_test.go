@@ -110,6 +110,8 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("no python3 on PATH, and BOTTLE_TEST_REQUIRE=%s says it must (install python3)", os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return err == nil, nil
+			case "browser":
+				return haveBrowser()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

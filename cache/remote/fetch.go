@@ -396,3 +396,38 @@ loop:
 	}
 	return first
 }
+
+// Entry reads the manifest of result k and its result entry (the
+// cache.Result as stored, key lines included), checked against the
+// manifest as Fetch checks it, and downloads nothing else: for what the
+// result records, not to restore it. A key the registry has no result for
+// is an error wrapping cache.ErrMiss.
+func (c *Cache) Entry(ctx context.Context, k cache.Key) (*cache.Result, error) {
+	raw, err := c.getManifest(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, c.refuse(k, "", errNotFound)
+	}
+	step, m, err := check(k, raw, c.opts.SigningKey)
+	if err != nil {
+		return nil, c.refuse(k, step, err)
+	}
+	if m.entry.Size > maxEntry {
+		return nil, c.refuse(k, step, fmt.Errorf("result entry of %d bytes, more than %d", m.entry.Size, maxEntry))
+	}
+	var n atomic.Int64
+	b, err := c.getBlob(ctx, m.entryD, m.entry.Size, &n)
+	if err != nil {
+		return nil, wrapMiss(err, func(err error) error { return c.refuse(k, step, err) })
+	}
+	res := new(cache.Result)
+	if err := json.Unmarshal(b, res); err != nil {
+		return nil, c.refuse(k, step, fmt.Errorf("result entry: %w", err))
+	}
+	if err := checkEntry(k, m.sum, res); err != nil {
+		return nil, c.refuse(k, step, err)
+	}
+	return res, nil
+}

@@ -37,6 +37,7 @@ func (a *app) applyCmd() *ffcli.Command {
 	jsonLogs := fs.Bool("json-logs", false, "with --json, also a log event for each line a step prints")
 	var replace stringList
 	fs.Var(&replace, "replace", "run `STEP` even if it is up to date (repeatable)")
+	report := fs.String("report", "", "write a self-contained HTML page about the run to `FILE.html` (timeline, critical path, cache, logs)")
 	return &ffcli.Command{
 		Name:       "apply",
 		ShortUsage: "bottle apply [flags] [STEP... | PLANFILE]",
@@ -66,7 +67,7 @@ EXAMPLES
 			if jobsSet && *jobs < 1 {
 				return usageErr("-j %d: give the number of steps to run at once, at least 1 (leave -j out for the default)", *jobs)
 			}
-			o := applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all}
+			o := applyOpts{yes: *yes, jobs: *jobs, keepGoing: *keepGoing, refresh: *refresh, replace: replace, all: *all, report: *report}
 			if *jsonLogs && !*asJSON {
 				return usageErr("--json-logs adds log events to --json: give both")
 			}
@@ -84,12 +85,16 @@ type applyOpts struct {
 	all                           bool // --all: every step, not settings.default
 	jobs                          int
 	replace                       []string
+	report                        string // --report FILE.html
 }
 
 func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	yes, jobs, keepGoing, refresh, replace := o.yes, o.jobs, o.keepGoing, o.refresh, o.replace
 	root, err := a.workspaceDir()
 	if err != nil {
+		return err
+	}
+	if err := reportPath(o.report); err != nil {
 		return err
 	}
 	// A single argument naming a file saved by 'bottle plan -o' is a saved
@@ -176,6 +181,9 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		if a.events != nil {
 			a.events.ran(&run.Summary{UpToDate: len(plan.Steps)}, 0)
 		}
+		if o.report != "" {
+			a.writeReport(newHTMLReport(plan, nil), o.report, &run.Summary{UpToDate: len(plan.Steps)}, root)
+		}
 		if o.warm {
 			return a.pushResults(ctx, ws, rc, plan, true)
 		}
@@ -232,6 +240,12 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	if a.events != nil {
 		reporter = a.events.reporter()
 	}
+	// --report: a reporter of its own beside the terminal's (or the events').
+	var report *htmlReport
+	if o.report != "" {
+		report = newHTMLReport(plan, nil)
+		reporter = run.Tee(reporter, report)
+	}
 	ap := &run.Applier{
 		Planner:  pl,
 		Store:    store,
@@ -268,6 +282,9 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		verb = "Apply failed"
 	}
 	fmt.Fprintf(a.stderr, "%s in %s: %s\n", verb, round(time.Since(start)), summaryLine(sum))
+	if report != nil {
+		a.writeReport(report, o.report, sum, root)
+	}
 	if runErr != nil {
 		if errors.Is(runErr, run.ErrFailed) {
 			return exitError(1)
