@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -130,6 +131,13 @@ func goSteps(root string, sum bool) string {
 	if sum {
 		mod += `, "go.sum"`
 	}
+	// A pattern that matches no file is an error unless marked with ?: a
+	// new module may have no Go file yet.
+	gofiles := `"**/*.go"`
+	if !hasGoFile(root) {
+		gofiles = `"?**/*.go"`
+	}
+	mod += ", " + gofiles
 	build := `run = "go build ./..."             # a check: it keeps nothing`
 	if isMainPackage(root) {
 		name := filepath.Base(root)
@@ -145,7 +153,7 @@ func goSteps(root string, sum bool) string {
 [steps.vet]
 kind = "exec"
 description = "go vet over the module"
-inputs = [%[1]s, "**/*.go"]
+inputs = [%[1]s]
 tools = ["go"]
 env = ["GOFLAGS"]
 run = "go vet ./..."
@@ -154,7 +162,7 @@ run = "go vet ./..."
 kind = "exec"
 description = "go build"
 needs = ["vet"]
-inputs = [%[1]s, "**/*.go", "!**/*_test.go"]
+inputs = [%[1]s, "!**/*_test.go"]
 tools = ["go"]
 env = ["GOFLAGS"]
 %[2]s
@@ -163,11 +171,30 @@ env = ["GOFLAGS"]
 kind = "exec"
 description = "go test"
 needs = ["build"]
-inputs = [%[1]s, "**/*.go", "**/testdata/**"]
+inputs = [%[1]s, "?**/testdata/**"]
 tools = ["go"]
 env = ["GOFLAGS"]
 run = "go test ./..."
 `, mod, build)
+}
+
+// hasGoFile says whether root holds a .go file, in any folder but hidden
+// ones.
+func hasGoFile(root string) bool {
+	found := false
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return nil
+		case d.IsDir() && p != root && strings.HasPrefix(d.Name(), "."):
+			return filepath.SkipDir
+		case !d.IsDir() && strings.HasSuffix(p, ".go"):
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
 }
 
 var packageClause = regexp.MustCompile(`^package\s+(\w+)`)
