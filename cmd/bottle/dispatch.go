@@ -176,7 +176,11 @@ func unknownCommand(cl *commandLine, word string) error {
 	for _, s := range cl.cmd().Subcommands {
 		names = append(names, s.Name)
 	}
-	return usageErr("unknown command %q%s: see '%s --help'", word, config.Suggest(word, names), cl.name())
+	what := "command"
+	if len(cl.path) > 1 {
+		what = strings.TrimPrefix(cl.name(), "bottle ") + " command" // "cache command"
+	}
+	return usageErr("unknown %s %q%s: see '%s --help'", what, word, config.Suggest(word, names), cl.name())
 }
 
 // parseFlags sets the command's flags from the line, then from BOTTLE_

@@ -90,7 +90,7 @@ func TestHelpAndErrorsStreams(t *testing.T) {
 		{[]string{"version"}, 0, "key schema", ""},
 		{[]string{"aply"}, 1, "", `unknown command "aply" (did you mean "apply"?)`},
 		{[]string{"help", "aply"}, 1, "", `unknown command "aply" (did you mean "apply"?)`},
-		{[]string{"cache", "prnue"}, 1, "", `unknown command "prnue" (did you mean "prune"?): see 'bottle cache --help'`},
+		{[]string{"cache", "prnue"}, 1, "", `unknown cache command "prnue" (did you mean "prune"?): see 'bottle cache --help'`},
 		{[]string{"apply", "--yse"}, 1, "", "did you mean --yes?"},
 		{[]string{"plan", "-j", "2"}, 1, "", "unknown flag -j"},
 		{[]string{"apply", "-j", "x"}, 1, "", `invalid value "x" for flag -j`},
