@@ -122,6 +122,10 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		switch k {
 		case "settings", "vars", "steps":
 		default:
+			if why := operatorOnly(k); why != "" {
+				p.fieldErr(k, "%s", why)
+				continue
+			}
 			what := "table"
 			if _, ok := raw[k].(map[string]any); !ok {
 				what = "key"
@@ -327,9 +331,25 @@ func (p *parser) settings(v any, s *Settings) {
 		case "default":
 			s.Default, _ = p.strList(keyPath{"settings", k}, m[k])
 		default:
+			if why := operatorOnly(k); why != "" {
+				p.fieldErr(path, "%s", why)
+				continue
+			}
 			p.errorf(path, "unknown field %q%s", k, suggest(k, known))
 		}
 	}
+}
+
+// operatorOnly says why a key belongs to the operator's own config file and
+// not to a workspace's bottle.toml, or "" for any other key. Whether to apply
+// without asking is the person's choice, never the repository's: a cloned
+// repository must not be able to skip the prompt for whoever runs it.
+func operatorOnly(key string) string {
+	switch key {
+	case "yes", "color", "progress":
+		return fmt.Sprintf("%q is the operator's choice, not the workspace's: set it in your own config file ($XDG_CONFIG_HOME/bottle/config.toml, else ~/.config/bottle/config.toml), the BOTTLE_%s variable or the --%s flag", key, strings.ToUpper(key), key)
+	}
+	return ""
 }
 
 // stepsAtOnce reads a number of steps at once (settings.jobs, a pool's

@@ -9,7 +9,30 @@ import (
 // if any is close enough; every "did you mean" of bottle comes from here.
 func Suggest(got string, candidates []string) string { return suggest(got, candidates) }
 
+// Closest returns the candidate closest to got when it is close enough to be
+// what was meant, for callers that word the suggestion their own way (a
+// command-line flag is suggested as --yes, not "yes").
+func Closest(got string, candidates []string) (string, bool) {
+	best, bestD := closest(got, candidates)
+	limit := 2
+	if len(got) > 8 {
+		limit = len(got) / 3
+	}
+	if best == "" || bestD > limit || bestD == 0 && best == got {
+		return "", false
+	}
+	return best, true
+}
+
 func suggest(got string, candidates []string) string {
+	best, ok := Closest(got, candidates)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func closest(got string, candidates []string) (string, int) {
 	best, bestD := "", -1
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(got), strings.ToLower(c))
@@ -17,14 +40,7 @@ func suggest(got string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	limit := 2
-	if len(got) > 8 {
-		limit = len(got) / 3
-	}
-	if best == "" || bestD > limit || bestD == 0 && best == got {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best, bestD
 }
 
 // editDistance is the Damerau-Levenshtein (optimal string alignment)

@@ -43,7 +43,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, &UsageError{Msg: fmt.Sprintf("no %s in %s: create one (see 'bottle --help') or point at it with -C DIR or -f FILE", filepath.Base(cfgPath), filepath.Dir(cfgPath))}
+			return nil, &UsageError{Msg: fmt.Sprintf("no %s in %s: create one with 'bottle init' or point at it with -C DIR or -f FILE", filepath.Base(cfgPath), filepath.Dir(cfgPath))}
 		}
 		return nil, err
 	}

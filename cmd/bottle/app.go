@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -91,22 +90,38 @@ func (a *app) flagSet(name string) *flag.FlagSet {
 var ffOptions = []ff.Option{ff.WithEnvVarPrefix("BOTTLE")}
 
 func (a *app) run(ctx context.Context, args []string) error {
+	root := a.commands()
+	if len(args) > 0 && args[0] == completeName {
+		return subcommand(root, completeName).Exec(ctx, args[1:])
+	}
+	user, err := loadUserConfig(userConfigPath())
+	if err != nil {
+		return err
+	}
+	return a.dispatch(ctx, root, args, user)
+}
+
+// commands is bottle's command tree.
+func (a *app) commands() *ffcli.Command {
 	rootFS := a.flagSet("bottle")
+	showVersion := rootFS.Bool("version", false, "print bottle's version and exit")
 	root := &ffcli.Command{
 		Name:       "bottle",
 		ShortUsage: "bottle [global flags] <command> [flags] [args]",
 		LongHelp:   strings.TrimSpace(manual),
 		FlagSet:    rootFS,
 		Options:    ffOptions,
-		Subcommands: []*ffcli.Command{
-			a.planCmd(), a.applyCmd(), a.explainCmd(), a.graphCmd(), a.listCmd(), a.logsCmd(), a.cacheCmd(), a.versionCmd(),
-		},
 		Exec: func(ctx context.Context, args []string) error {
-			if len(args) > 0 {
-				return usageErr("unknown command %q: see 'bottle --help'", args[0])
+			if *showVersion {
+				a.printVersion()
+				return nil
 			}
 			return flag.ErrHelp
 		},
+	}
+	root.Subcommands = []*ffcli.Command{
+		a.planCmd(), a.applyCmd(), a.explainCmd(), a.graphCmd(), a.listCmd(), a.logsCmd(), a.cleanCmd(), a.cacheCmd(),
+		a.initCmd(), a.completionCmd(), a.versionCmd(), a.helpCmd(root), a.completeCmd(root),
 	}
 	root.UsageFunc = usageFunc
 	for _, c := range root.Subcommands {
@@ -115,16 +130,37 @@ func (a *app) run(ctx context.Context, args []string) error {
 			s.UsageFunc = usageFunc
 		}
 	}
-	if err := root.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return flag.ErrHelp
-		}
-		return usageErr("%v", strings.TrimPrefix(err.Error(), "error parsing commandline arguments: "))
+	return root
+}
+
+// helpCmd is 'bottle help [COMMAND...]'.
+func (a *app) helpCmd(root *ffcli.Command) *ffcli.Command {
+	return &ffcli.Command{
+		Name:       "help",
+		ShortUsage: "bottle help [COMMAND...]",
+		ShortHelp:  "print the help of bottle or of a command",
+		LongHelp: strings.TrimSpace(`
+Help prints bottle's help, or a command's: 'bottle help apply' is
+'bottle apply --help'. Help goes to standard output.
+
+EXAMPLES
+  bottle help
+  bottle help cache prune`),
+		FlagSet: a.flagSet("help"),
+		Options: ffOptions,
+		Exec: func(ctx context.Context, args []string) error {
+			cl := &commandLine{path: []*ffcli.Command{root}}
+			for _, w := range args {
+				sub := subcommand(cl.cmd(), w)
+				if sub == nil {
+					return unknownCommand(cl, w)
+				}
+				cl.path = append(cl.path, sub)
+			}
+			a.printHelp(cl.cmd())
+			return nil
+		},
 	}
-	if err := a.checkGlobals(); err != nil {
-		return err
-	}
-	return root.Run(ctx)
 }
 
 func (a *app) checkGlobals() error {
@@ -159,14 +195,20 @@ func isTerminal(f any) bool {
 	return err == nil
 }
 
-func (a *app) useColor() bool {
+// useColor says whether to colour what goes to standard error.
+func (a *app) useColor() bool { return a.colorOn(a.stderr) }
+
+// colorOn says whether to colour what goes to w: --color=always colours
+// whatever w is (a pipe to less -R); auto colours a terminal unless NO_COLOR
+// is set and not empty (no-color.org) or TERM is dumb.
+func (a *app) colorOn(w io.Writer) bool {
 	switch a.color {
 	case "always":
 		return true
 	case "never":
 		return false
 	}
-	return isTerminal(a.stderr) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	return isTerminal(w) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
 }
 
 func (a *app) useTTYProgress() bool {

@@ -5,17 +5,23 @@
 //	bottle apply           show the plan, ask, then do only what changed
 //	bottle explain STEP    why a step has its status
 //	bottle graph           the graph, as dot, mermaid or json
-//	bottle list            the steps and groups; * marks settings.default
+//	bottle list            the steps and groups, their kinds and needs; --json
 //	bottle logs STEP       the step's last log
-//	bottle cache stats|prune|verify
+//	bottle clean [STEP]    remove declared outputs (never the cache)
+//	bottle cache stats|prune|verify|push|pull|warm
+//	bottle init            a starter bottle.toml for the folder
+//	bottle completion SH   bash, zsh or fish completion
 //	bottle version
+//	bottle help [CMD]
 //
 // Every step has a key: the sha256 of everything that decides its result
 // (its fields, input files, env values, tools and its needs' results).
 // A step whose key was applied and whose outputs are intact is up to date; a
 // key whose result is in the cache is restored; otherwise the step runs.
 //
-// Run 'bottle --help' or 'bottle CMD --help' for details; the README has the
+// Flags go anywhere after bottle: before the command, after it or among the
+// step names; "--" ends them. Help goes to standard output. Run
+// 'bottle --help' or 'bottle help CMD' for details; the README has the
 // bottle.toml reference.
 package main
 
@@ -47,6 +53,13 @@ EXAMPLES
   bottle apply --all           every step, whatever settings.default says
   bottle plan -o plan.json && bottle apply plan.json
   bottle explain bin           what changed since bin last ran
+  bottle init                  a starter bottle.toml for this folder
+  bottle help apply            apply's flags (also: bottle apply --help)
+
+Flags go anywhere after bottle (bottle apply bin --yes); -- ends them.
+Whether apply asks is yours to set: --yes, BOTTLE_YES=1, or yes = true in
+$XDG_CONFIG_HOME/bottle/config.toml (never in bottle.toml). NO_COLOR turns
+colour off unless --color=always.
 
 EXIT STATUS
   0 success, 1 any error, 2 'plan --detailed-exitcode' with changes, 130 interrupted.`

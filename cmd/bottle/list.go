@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"slices"
@@ -63,18 +64,25 @@ func allFlag(fs *flag.FlagSet) *bool {
 
 func (a *app) listCmd() *ffcli.Command {
 	fs := a.flagSet("list")
+	asJSON := fs.Bool("json", false, "print the steps as JSON (schema: README, 'bottle list')")
+	names := fs.Bool("names", false, "print only the names, one a line (for scripts and shell completion)")
 	return &ffcli.Command{
 		Name:       "list",
 		ShortUsage: "bottle list [flags]",
-		ShortHelp:  "list the steps and groups, marking the defaults with *",
+		ShortHelp:  "list the steps and groups with their kind, description and needs",
 		LongHelp: strings.TrimSpace(`
 List prints every step and group of the config in file order: its name,
-kind and description. A * marks those in settings.default, what plan, apply,
-graph and the cache commands take when no step is named (--all takes every
-step). It reads only the config.
+kind, description and what it needs (declared, referenced with ${step.X.f},
+or implied by an input another step produces; a group's are its members).
+Each instance of a matrix step is listed under its own name, e.g.
+cross[linux,amd64]. A * marks those in settings.default, what plan, apply,
+graph, clean and the cache commands take when no step is named (--all takes
+every step). It reads only the config and the files its inputs name.
 
 EXAMPLES
-  bottle list`),
+  bottle list
+  bottle list --json | jq -r '.steps[] | select(.kind=="exec") | .name'
+  bottle list --names`),
 		FlagSet: fs,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
@@ -86,25 +94,76 @@ EXAMPLES
 				return err
 			}
 			defer ws.state.Close()
-			a.printList(ws.g.Config)
+			entries := listEntries(ws.g)
+			switch {
+			case *asJSON:
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(listJSON{FormatVersion: listFormat, Default: orEmpty(ws.g.Config.Settings.Default), Steps: entries})
+			case *names:
+				for _, e := range entries {
+					fmt.Fprintln(a.stdout, e.Name)
+				}
+				return nil
+			}
+			a.printList(ws.g.Config, entries)
 			return nil
 		},
 	}
 }
 
-func (a *app) printList(f *config.File) {
-	type row struct {
-		pos               config.Pos
-		name, kind, descr string
+// listFormat is the version of list --json; it changes only when a field
+// changes meaning or goes (new fields may appear without it).
+const listFormat = 1
+
+// listJSON is what list --json prints.
+type listJSON struct {
+	FormatVersion int         `json:"format_version"`
+	Default       []string    `json:"default"` // settings.default; empty: every step
+	Steps         []listEntry `json:"steps"`
+}
+
+// listEntry is one step, instance of a matrix step, or group.
+type listEntry struct {
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"` // "group" for a group
+	Description string   `json:"description"`
+	Needs       []string `json:"needs"`            // a group's members
+	Matrix      string   `json:"matrix,omitempty"` // an instance's matrix step, e.g. "cross"
+	Default     bool     `json:"default"`          // taken when no step is named
+	pos         config.Pos
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
 	}
-	var rows []row
+	return s
+}
+
+// listEntries lists the steps and groups in file order, the instances of
+// a matrix step in the order it makes them.
+func listEntries(g *graph.Graph) []listEntry {
+	f := g.Config
+	var out []listEntry
 	for _, s := range f.Steps {
-		rows = append(rows, row{s.Pos, s.Name, s.Kind, s.Description})
+		e := listEntry{Name: s.Name, Kind: s.Kind, Description: s.Description, pos: s.Pos, Needs: []string{}}
+		if n := g.Node(s.Name); n != nil {
+			for _, d := range n.Needs {
+				e.Needs = append(e.Needs, d.Name)
+			}
+		} else {
+			e.Needs = append(e.Needs, s.Needs...)
+		}
+		if s.Matrix != nil {
+			e.Matrix = s.Matrix.Base
+		}
+		out = append(out, e)
 	}
-	for _, g := range f.Groups {
-		rows = append(rows, row{g.Pos, g.Name, config.GroupKind, g.Description})
+	for _, gr := range f.Groups {
+		out = append(out, listEntry{Name: gr.Name, Kind: config.GroupKind, Description: gr.Description, pos: gr.Pos, Needs: append([]string{}, gr.Needs...)})
 	}
-	slices.SortStableFunc(rows, func(a, b row) int {
+	slices.SortStableFunc(out, func(a, b listEntry) int {
 		if a.pos.Line != b.pos.Line {
 			return a.pos.Line - b.pos.Line
 		}
@@ -121,13 +180,24 @@ func (a *app) printList(f *config.File) {
 			}
 		}
 	}
+	for i := range out {
+		out[i].Default = defaults[out[i].Name]
+	}
+	return out
+}
+
+func (a *app) printList(f *config.File, entries []listEntry) {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	for _, r := range rows {
+	for _, e := range entries {
 		mark := " "
-		if defaults[r.name] {
+		if e.Default {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\n", mark, r.name, r.kind, r.descr)
+		line := fmt.Sprintf("%s %s\t%s\t%s", mark, e.Name, e.Kind, e.Description)
+		if len(e.Needs) > 0 {
+			line += "\tneeds " + strings.Join(e.Needs, ", ")
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
 	if len(f.Settings.Default) == 0 {

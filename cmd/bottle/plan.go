@@ -125,7 +125,7 @@ const (
 // printPlan prints one line per step that will do something, folds long
 // runs into counts, and ends with the summary line.
 func (a *app) printPlan(w io.Writer, plan *graph.Plan) {
-	color := a.useColor() && w == a.stdout && isTerminal(a.stdout)
+	color := a.colorOn(w)
 	if a.verbose && len(plan.Computed) > 0 {
 		fmt.Fprintln(w, "Computed vars:")
 		for _, k := range slices.Sorted(maps.Keys(plan.Computed)) {

@@ -26,6 +26,9 @@ func usageFunc(c *ffcli.Command) string {
 		b.WriteString("COMMANDS\n")
 		tw := tabwriter.NewWriter(&b, 0, 2, 2, ' ', 0)
 		for _, s := range c.Subcommands {
+			if strings.HasPrefix(s.Name, "__") {
+				continue // hidden: for the completion scripts
+			}
 			fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.ShortHelp)
 		}
 		tw.Flush()
