@@ -203,9 +203,26 @@ func (a *app) parseFlags(cl *commandLine, user *userConfig) error {
 	return a.checkGlobals()
 }
 
+// followAlias reads -f after the word logs as --follow, as tail -f, docker
+// logs -f and kubectl logs -f do. Before the command, -f is the config
+// file, as for every command: bottle -f sub/bottle.toml logs -f test.
+func followAlias(root *ffcli.Command, args []string) []string {
+	i, err := firstArg(root, args)
+	if err != nil || i < 0 || args[i] != "logs" {
+		return args
+	}
+	out := slices.Clone(args)
+	for j := i + 1; j < len(out) && out[j] != "--"; j++ {
+		if out[j] == "-f" || out[j] == "--f" {
+			out[j] = "--follow"
+		}
+	}
+	return out
+}
+
 // dispatch runs the command args name; help goes to standard output.
 func (a *app) dispatch(ctx context.Context, root *ffcli.Command, args []string, user *userConfig) error {
-	cl, err := splitLine(root, args)
+	cl, err := splitLine(root, followAlias(root, args))
 	if err != nil {
 		return err
 	}

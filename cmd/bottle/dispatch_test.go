@@ -345,3 +345,21 @@ needs = ["gen"]
 		})
 	}
 }
+
+// After the word logs, -f is --follow; before it, the config file.
+func TestFollowAlias(t *testing.T) {
+	root := newApp(nil, nil, nil, nil).commands()
+	tests := []struct{ in, want string }{
+		{"logs -f test", "logs --follow test"},
+		{"logs test -f", "logs test --follow"},
+		{"-f sub/bottle.toml logs -f test", "-f sub/bottle.toml logs --follow test"},
+		{"-f sub/bottle.toml logs test", "-f sub/bottle.toml logs test"},
+		{"plan -f x.toml", "plan -f x.toml"},
+		{"logs -- -f", "logs -- -f"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(followAlias(root, strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("followAlias(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -20,8 +20,9 @@ import (
 
 func (a *app) logsCmd() *ffcli.Command {
 	flags := a.flagSet("logs")
-	// Not -f: that is the config file, for every command (as in make).
-	follow := flags.Bool("follow", false, "while STEP runs, print its log as it grows, until the step ends")
+	// -f after the word logs is --follow too (dispatch.go: followAlias);
+	// before it, -f is the config file, as for every command.
+	follow := flags.Bool("follow", false, "while STEP runs, print its log as it grows, until the step ends (also -f, after the word logs)")
 	return &ffcli.Command{
 		Name:       "logs",
 		ShortUsage: "bottle logs [flags] STEP",
@@ -33,9 +34,11 @@ from the cache for a result that was restored. The log of a step that bottle
 stopped (Ctrl-C, another step failing, its timeout) ends with a line saying
 so: "bottle: stopped (interrupted) after 3.2s".
 
-With --follow, while STEP runs, logs prints its log as it grows and exits when the
-step ends, however it ends; a step that is not running gets its last log,
-as without --follow.
+With -f (--follow), while STEP runs, logs prints its log as it grows and
+exits when the step ends, however it ends; a step that is not running gets
+its last log, as without -f. After the word logs, -f means follow, as in
+tail -f; to name a config file too, put -f FILE before it:
+bottle -f sub/bottle.toml logs -f test.
 
 Exit status: 0 when it printed the log (whatever the step's outcome: the
 log's end says), 1 when there is none (the step has not run or been restored
@@ -44,7 +47,7 @@ here) or the name is not one step, 130 when Ctrl-C stops --follow.
 EXAMPLES
   bottle logs bin
   bottle logs test | less
-  bottle logs --follow test    while an apply runs test`),
+  bottle logs -f test          while an apply runs test`),
 		FlagSet: flags,
 		Options: ffOptions,
 		Exec: func(ctx context.Context, args []string) error {
