@@ -531,6 +531,15 @@ func (a *Applier) upload(res *cache.Result) {
 	}()
 }
 
+// Uploaded is how many bytes the run has uploaded to the remote cache so
+// far (for a live view; the Summary has the total). Safe to call while the
+// run goes on.
+func (a *Applier) Uploaded() int64 {
+	a.remoteMu.Lock()
+	defer a.remoteMu.Unlock()
+	return a.remote.uploaded
+}
+
 // uploadJobs is how many results upload at once (each uploads its blobs
 // with bounded concurrency of its own).
 const uploadJobs = 4

@@ -231,7 +231,20 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		grace = d
 	}
 	rt.KillGrace = grace
-	progress := newProgress(a.stderr, a.progressOpts(root), plan)
+	ap := &run.Applier{
+		Planner: pl,
+		Store:   store,
+		State:   ws.state,
+		Runtime: rt,
+		Hold:    hold,
+		Options: run.Options{Jobs: jobs, KeepGoing: keepGoing, Upload: rc != nil && (a.remoteWrite || o.warm)},
+	}
+	if rc != nil {
+		ap.Remote = rc
+	}
+	popts := a.progressOpts(root)
+	popts.uploaded = ap.Uploaded
+	progress := newProgress(a.stderr, popts, plan)
 	// A warning during the run (the remote cache going down) goes above the
 	// live view, not through it.
 	a.messages = progress.Messages()
@@ -246,18 +259,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 		report = newHTMLReport(plan, nil)
 		reporter = run.Tee(reporter, report)
 	}
-	ap := &run.Applier{
-		Planner:  pl,
-		Store:    store,
-		State:    ws.state,
-		Runtime:  rt,
-		Reporter: reporter,
-		Hold:     hold,
-		Options:  run.Options{Jobs: jobs, KeepGoing: keepGoing, Upload: rc != nil && (a.remoteWrite || o.warm)},
-	}
-	if rc != nil {
-		ap.Remote = rc
-	}
+	ap.Reporter = reporter
 	fmt.Fprintln(a.stderr)
 	start := time.Now()
 	sum, runErr := ap.Apply(ctx, plan)

@@ -73,6 +73,10 @@ type progressOpts struct {
 	root    string // the workspace, for the logs of failed steps (plain, in CI)
 	now     func() time.Time
 	size    func() (cols, rows int) // the terminal's, read at each redraw
+	// uploaded, when set, says how many bytes the run has uploaded to the
+	// remote cache so far (uploads go on in the background, reported by
+	// no step): the live header shows it beside the bytes fetched.
+	uploaded func() int64
 }
 
 // progressOpts is how apply shows progress on the app's standard error.
@@ -479,6 +483,11 @@ func (v *liveView) header(now time.Time) string {
 	}
 	if v.fetched > 0 {
 		parts = append(parts, "↓ "+humanBytes(v.fetched))
+	}
+	if v.o.uploaded != nil {
+		if up := v.o.uploaded(); up > 0 {
+			parts = append(parts, "↑ "+humanBytes(up))
+		}
 	}
 	return strings.Join(parts, " · ")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -502,5 +503,20 @@ func TestProgressFitsLongNames(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(w.String(), "\n"), "\n")
 	if len(lines) != 2 || strings.Index(lines[0], "ran") != strings.Index(lines[1], "ran") {
 		t.Errorf("statuses not in one column:\n%s", w.String())
+	}
+}
+
+// Bytes uploaded to the remote cache, which no step reports, show in the
+// header as the run goes on.
+func TestLiveViewUploaded(t *testing.T) {
+	var up int64
+	o := progressOpts{live: true, now: func() time.Time { return time.Unix(0, 0) }, uploaded: func() int64 { return up }}
+	v := newLiveView(io.Discard, o, &graph.Plan{Steps: []*graph.StepPlan{stepPlan("a")}})
+	if h := v.header(time.Unix(0, 0)); strings.Contains(h, "↑") {
+		t.Errorf("header %q shows uploads before any", h)
+	}
+	up = 3 << 20
+	if h := v.header(time.Unix(0, 0)); !strings.Contains(h, "↑ 3.0 MiB") {
+		t.Errorf("header %q lacks the bytes uploaded", h)
 	}
 }
