@@ -17,7 +17,6 @@ import (
 	"github.com/bottle-build/bottle/graph"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/run"
-	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -113,9 +112,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	if a.events != nil && saved == nil && !yes {
 		return usageErr("apply --json cannot ask for confirmation: give --yes, or apply a saved plan (bottle plan -o plan.json, then bottle apply --json plan.json)")
 	}
-	lock, err := workspace.Acquire(ctx, root, "bottle apply", func(holder string) {
-		a.notify("info", "", "waiting for the workspace lock, held by "+holder, fmt.Sprintf("Waiting for the workspace lock, held by %s...", holder))
-	})
+	lock, err := a.lockWorkspace(ctx, root, "bottle apply")
 	if err != nil {
 		return err
 	}

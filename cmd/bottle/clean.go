@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/bottle-build/bottle/graph"
-	"github.com/bottle-build/bottle/workspace"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -41,9 +40,7 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			lock, err := workspace.Acquire(ctx, root, "bottle clean", func(holder string) {
-				fmt.Fprintf(a.stderr, "Waiting for the workspace lock, held by %s...\n", holder)
-			})
+			lock, err := a.lockWorkspace(ctx, root, "bottle clean")
 			if err != nil {
 				return err
 			}

@@ -159,3 +159,11 @@ func (ws *pipeline) saveIndex() error {
 	}
 	return ws.index.Save()
 }
+
+// lockWorkspace takes the workspace lock for who ("bottle apply"), saying
+// so while another bottle holds it.
+func (a *app) lockWorkspace(ctx context.Context, root, who string) (*workspace.Lock, error) {
+	return workspace.Acquire(ctx, root, who, func(holder string) {
+		a.notify("info", "", "waiting for the workspace lock, held by "+holder, fmt.Sprintf("Waiting for the workspace lock, held by %s...", holder))
+	})
+}
