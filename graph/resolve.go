@@ -183,7 +183,13 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []strin
 				if finds {
 					implied, err := finder.ImpliedInputs(g.Root, n.StaticSpec, outputs)
 					if err != nil {
-						errs[i] = g.errorf(n, "", "%v", err)
+						// A field's problem points at the field.
+						var fe *config.FieldError
+						if errors.As(err, &fe) {
+							errs[i] = g.errorf(n, fe.Field, "%s", fe.Msg)
+						} else {
+							errs[i] = g.errorf(n, "", "%v", err)
+						}
 						continue
 					}
 					exp.Files = mergeSorted(exp.Files, implied)

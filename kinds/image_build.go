@@ -113,19 +113,50 @@ func archivePath(step string) string { return workspace.OutDir + "/" + step + ".
 // .dockerignore and the Dockerfile among them, and the outputs of other
 // steps that would land in it. buildContext decides, the same way for the
 // key as for the tar that Run sends, so the two never disagree.
+//
+// The context folder and the Dockerfile may be (or lie under) other steps'
+// declared outputs, which need not exist yet: the paths listed then include
+// them, so their steps become needs and their results enter the key in
+// place of the files (as for an exec step's produced inputs).
 func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([]string, error) {
 	s := spec.(*ImageBuildSpec)
 	ctxRel := s.contextDir()
 	if strings.Contains(ctxRel, "\x00") || strings.Contains(s.dockerfile(), "\x00") {
 		return nil, errors.New("context and dockerfile cannot use another step's results")
 	}
+	dfRel := path.Join(ctxRel, s.dockerfile())
+	ctxMade := coveredBy(ctxRel, produced)
 	ctxAbs := filepath.Join(root, filepath.FromSlash(ctxRel))
 	fi, err := os.Stat(ctxAbs)
-	if err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("build context %q is not a folder of the workspace", ctxRel)
+	switch {
+	case err == nil && fi.IsDir():
+	case err == nil:
+		return nil, &config.FieldError{Field: "context", Msg: fmt.Sprintf("build context %q is a file, not a folder", ctxRel)}
+	case ctxMade || holdsAny(ctxRel, produced):
+		// Not there yet: the steps that declare it make it. What goes
+		// into it is theirs, so their results stand for it in the key.
+		out := producedUnder(ctxRel, produced)
+		if ctxMade || coveredBy(dfRel, produced) {
+			out = append(out, dfRel)
+		} else {
+			return nil, &config.FieldError{Field: "dockerfile", Msg: fmt.Sprintf("no Dockerfile %q in the build context %q, and no step declares it as an output", s.dockerfile(), ctxRel)}
+		}
+		sort.Strings(out)
+		return slices.Compact(out), nil
+	default:
+		return nil, &config.FieldError{Field: "context", Msg: fmt.Sprintf("build context %q is not a folder of the workspace, and no step declares it as an output", ctxRel)}
 	}
-	if _, err := os.Stat(filepath.Join(ctxAbs, filepath.FromSlash(s.dockerfile()))); err != nil {
-		return nil, fmt.Errorf("no Dockerfile %q in the build context %q", s.dockerfile(), ctxRel)
+	dfMade := coveredBy(dfRel, produced)
+	if !dfMade {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(dfRel))); err != nil {
+			return nil, &config.FieldError{Field: "dockerfile", Msg: fmt.Sprintf("no Dockerfile %q in the build context %q, and no step declares it as an output", s.dockerfile(), ctxRel)}
+		}
+	}
+	if !ctxMade && coveredBy(path.Join(ctxRel, ".dockerignore"), produced) {
+		// The files of the context are chosen at plan time by its
+		// .dockerignore: one that another step writes would choose them
+		// after the key is made.
+		return nil, &config.FieldError{Field: "context", Msg: fmt.Sprintf("the .dockerignore of build context %q is another step's output: keep it in the workspace, or have that step make the whole context", ctxRel)}
 	}
 	bc, err := openBuildContext(ctxAbs, s.dockerfile(), ctxRel == ".")
 	if err != nil {
@@ -140,6 +171,9 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 		if !e.mode.IsDir() {
 			out = append(out, path.Join(ctxRel, e.rel))
 		}
+	}
+	if dfMade {
+		out = append(out, dfRel)
 	}
 	// Outputs of other steps inside the context go into the build too.
 	for _, p := range produced {
@@ -158,6 +192,37 @@ func (imageBuildKind) ImpliedInputs(root string, spec any, produced []string) ([
 	return slices.Compact(out), nil
 }
 
+// coveredBy reports whether p is one of the sorted paths list or lies under
+// one of them.
+func coveredBy(p string, list []string) bool {
+	for {
+		if _, ok := slices.BinarySearch(list, p); ok {
+			return true
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+// holdsAny reports whether some path of list lies under the folder dir.
+func holdsAny(dir string, list []string) bool {
+	return len(producedUnder(dir, list)) > 0
+}
+
+// producedUnder returns the paths of the sorted list under the folder dir.
+func producedUnder(dir string, list []string) []string {
+	var out []string
+	for _, p := range list {
+		if dir == "." || strings.HasPrefix(p, dir+"/") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Run builds the image through the Docker Engine API with the legacy
 // builder (readable output, engines from 20.10 on), streaming its output to
 // the step's log.
@@ -167,7 +232,13 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	bc, err := openBuildContext(filepath.Join(job.Workspace, filepath.FromSlash(s.contextDir())), s.dockerfile(), s.contextDir() == ".")
+	ctxAbs := filepath.Join(job.Workspace, filepath.FromSlash(s.contextDir()))
+	// A generated context is made by a need, which has run by now; if it
+	// did not make the folder, say so rather than fail in the walk.
+	if fi, err := os.Stat(ctxAbs); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("build context %q is not a folder (a step that declares it as an output should have made it)", s.contextDir())
+	}
+	bc, err := openBuildContext(ctxAbs, s.dockerfile(), s.contextDir() == ".")
 	if err != nil {
 		return nil, err
 	}
