@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path"
@@ -28,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/internal/netcause"
 	"github.com/bottle-build/bottle/steps"
 )
 
@@ -213,17 +213,7 @@ func pushRegistry(ctx context.Context, job *Job, s *ImagePushSpec, img v1.Image)
 // explainNetErr turns a failure to connect into "cannot reach registry
 // HOST: CAUSE", keeping the cause for errors.Is. Other errors pass through.
 func explainNetErr(host string, err error) error {
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return fmt.Errorf("cannot reach registry %s: %w", host, dns)
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		cause := op.Err
-		var sys *os.SyscallError
-		if errors.As(cause, &sys) {
-			cause = sys.Err // "connection refused", not "connect: connection refused"
-		}
+	if cause, ok := netcause.Unreachable(err); ok {
 		return fmt.Errorf("cannot reach registry %s: %w", host, cause)
 	}
 	return err

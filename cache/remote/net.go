@@ -12,11 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/bottle-build/bottle/internal/netcause"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
@@ -201,17 +201,7 @@ func (c *Cache) explain(ctx context.Context, doing string, err error) error {
 	if cause := context.Cause(ctx); errors.As(cause, &te) {
 		return c.errorf("%s%w", doing, te)
 	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return c.errorf("%sunreachable: %w", doing, dns)
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		cause := op.Err
-		var sys *os.SyscallError
-		if errors.As(cause, &sys) {
-			cause = sys.Err // "connection refused", not "connect: connection refused"
-		}
+	if cause, ok := netcause.Unreachable(err); ok {
 		return c.errorf("%sunreachable: %w", doing, cause)
 	}
 	var he *transport.Error
@@ -239,14 +229,13 @@ func IsUnavailable(err error) bool {
 		return false
 	}
 	var te *timeoutError
-	var dns *net.DNSError
-	var op *net.OpError
 	var he *transport.Error
 	var ne net.Error
-	switch {
-	case errors.As(err, &te), errors.As(err, &dns):
+	if _, ok := netcause.Unreachable(err); ok {
 		return true
-	case errors.As(err, &op) && op.Op == "dial":
+	}
+	switch {
+	case errors.As(err, &te):
 		return true
 	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
