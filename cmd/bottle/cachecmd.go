@@ -234,11 +234,7 @@ EXAMPLES
 				return err
 			}
 			defer ws.state.Close()
-			names, err := targets(ws.g, args, *all)
-			if err != nil {
-				return err
-			}
-			plan, err := pl.Plan(names)
+			plan, err := planTargets(pl, args, *all)
 			if err != nil {
 				return err
 			}
@@ -272,11 +268,7 @@ EXAMPLES
 			}
 			defer ws.state.Close()
 			pl.Cache, pl.Lookups = rc, remoteLookups
-			names, err := targets(ws.g, args, *all)
-			if err != nil {
-				return err
-			}
-			plan, err := pl.Plan(names)
+			plan, err := planTargets(pl, args, *all)
 			if err != nil {
 				return err
 			}

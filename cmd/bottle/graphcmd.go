@@ -40,11 +40,7 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			names, err := targets(ws.g, args, *all)
-			if err != nil {
-				return err
-			}
-			plan, err := ws.planner(ctx, nil, nil).Plan(names)
+			plan, err := planTargets(ws.planner(ctx, nil, nil), args, *all)
 			if err != nil {
 				return err
 			}

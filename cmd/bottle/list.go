@@ -27,6 +27,15 @@ func targets(g *graph.Graph, args []string, all bool) ([]string, error) {
 	return g.Config.Settings.Default, nil
 }
 
+// planTargets plans the steps a command takes (targets).
+func planTargets(pl *graph.Planner, args []string, all bool) (*graph.Plan, error) {
+	names, err := targets(pl.Graph, args, all)
+	if err != nil {
+		return nil, err
+	}
+	return pl.Plan(names)
+}
+
 // oneStep refuses a name that is not one step where a command takes one
 // (explain): a group or a matrix step stands for several.
 func oneStep(g *graph.Graph, cmd, name string) error {

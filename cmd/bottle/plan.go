@@ -66,11 +66,7 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
-			names, err := targets(ws.g, args, *all)
-			if err != nil {
-				return err
-			}
-			plan, err := pl.Plan(names)
+			plan, err := planTargets(pl, args, *all)
 			if err != nil {
 				return err
 			}
