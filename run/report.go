@@ -62,7 +62,14 @@ type LogReporter interface {
 
 // Tee returns a Reporter that tells each of rs, in order; it is a
 // LogReporter when one of them is.
-func Tee(rs ...Reporter) Reporter { return tee(rs) }
+func Tee(rs ...Reporter) Reporter {
+	for _, r := range rs {
+		if _, ok := r.(LogReporter); ok {
+			return logTee{rs}
+		}
+	}
+	return tee(rs)
+}
 
 type tee []Reporter
 
@@ -78,8 +85,12 @@ func (t tee) Finished(sp *graph.StepPlan, rep Report) {
 	}
 }
 
-func (t tee) Log(sp *graph.StepPlan, line string) {
-	for _, r := range t {
+// logTee is a tee of which some take log lines: only then are a step's
+// logs split into lines at all.
+type logTee struct{ tee }
+
+func (t logTee) Log(sp *graph.StepPlan, line string) {
+	for _, r := range t.tee {
 		if lr, ok := r.(LogReporter); ok {
 			lr.Log(sp, line)
 		}

@@ -70,4 +70,9 @@ func TestTee(t *testing.T) {
 	if want := []string{"start a", "log a hello", "finish a ran"}; !reflect.DeepEqual(logs.events, want) {
 		t.Errorf("log reporter got %q, want %q", logs.events, want)
 	}
+	// Without a reporter that takes lines, nobody asks for them: the run
+	// then does not split logs into lines at all.
+	if _, ok := Tee(&recorder{}, &recorder{}).(LogReporter); ok {
+		t.Error("a tee of reporters that take no log lines is a LogReporter")
+	}
 }
