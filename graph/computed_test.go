@@ -123,10 +123,10 @@ func TestComputedInKeys(t *testing.T) {
 		for _, sp := range p.Steps {
 			m[sp.Node.Name] = sp.Key.String()
 		}
-		if lines := strings.Join(p.Step("bin").KeyLines(), "\n"); !strings.Contains(lines, "\nvar version ") || strings.Contains(lines, version) {
-			if overrides == nil {
-				t.Errorf("bin's key lines hold no digest line for version, or its value:\n%s", lines)
-			}
+		// A computed value enters as a digest line, never as text.
+		lines := strings.Join(p.Step("bin").KeyLines(), "\n")
+		if overrides == nil && (!strings.Contains(lines, "\nvar version ") || strings.Contains(lines, version)) {
+			t.Errorf("bin's key lines hold no digest line for version, or hold its value:\n%s", lines)
 		}
 		return m, f
 	}
@@ -220,4 +220,35 @@ func equalMaps[V comparable](a, b map[string]V) bool {
 		}
 	}
 	return true
+}
+
+// A computed var used only in environment enters the key too, and the
+// command gets its value.
+func TestComputedInEnvironment(t *testing.T) {
+	root := writeTree(t, map[string]string{"bottle.toml": `
+[vars]
+commit = { sh = "rev-parse" }
+[steps.stamp]
+kind = "exec"
+environment = { COMMIT = "${var.commit}" }
+run = "echo $COMMIT"
+`})
+	plan := func(commit string) (*Planner, *StepPlan) {
+		f := &fakeCommands{out: map[string]string{"rev-parse": commit}, runs: map[string]int{}}
+		pl := loadComputed(t, root, f, nil)
+		p, err := pl.Plan([]string{"stamp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl, p.Step("stamp")
+	}
+	pl, a := plan("abc")
+	_, b := plan("def")
+	if a.Key == b.Key {
+		t.Error("a new commit left the key of a step using it in environment alone")
+	}
+	env, err := a.Node.Environment(pl.Graph.Vars)
+	if err != nil || len(env) != 1 || env[0] != "COMMIT=abc" {
+		t.Errorf("environment = %q, %v; want COMMIT=abc", env, err)
+	}
 }
