@@ -10,6 +10,8 @@
 package config
 
 import (
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -47,6 +49,10 @@ type Settings struct {
 	CacheDir    string // cache_dir
 	Jobs        int    // jobs; 0 when unset
 	RemoteCache string // remote_cache
+	// Buildkit is buildkit: the address of a standalone BuildKit daemon
+	// ("tcp://host:1234", "unix:///run/buildkit/buildkitd.sock") that
+	// builds the image.build steps instead of the Docker engine.
+	Buildkit string
 	// Pools is pools: the most steps of each pool that run at once,
 	// whatever jobs says. Scheduling only: never in a key.
 	Pools map[string]int
@@ -130,4 +136,25 @@ type EnvRefuser interface {
 // *FieldError (or a joined list of them) naming the offending field.
 type Checker interface {
 	Check() error
+}
+
+// CheckBuildkitAddr checks settings.buildkit: a standalone BuildKit daemon
+// reached over TCP or a unix socket.
+func CheckBuildkitAddr(addr string) error {
+	scheme, rest, ok := strings.Cut(addr, "://")
+	switch {
+	case !ok || rest == "":
+		return fmt.Errorf(`want the address of a buildkitd, "tcp://HOST:PORT" or "unix:///PATH/buildkitd.sock", got %q`, addr)
+	case scheme == "tcp":
+		if _, port, ok := strings.Cut(rest, ":"); !ok || port == "" {
+			return fmt.Errorf("tcp address %q has no port: buildkitd listens where its --addr says, e.g. tcp://builder:1234", addr)
+		}
+	case scheme == "unix":
+		if !strings.HasPrefix(rest, "/") {
+			return fmt.Errorf("unix socket %q must be an absolute path, as unix:///run/buildkit/buildkitd.sock", addr)
+		}
+	default:
+		return fmt.Errorf(`bottle reaches a buildkitd over "tcp://" or "unix://", not %q`, scheme+"://")
+	}
+	return nil
 }

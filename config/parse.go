@@ -314,7 +314,7 @@ func (p *parser) settings(v any, s *Settings) {
 	if !ok {
 		return
 	}
-	known := []string{"cache_dir", "default", "jobs", "pools", "remote_cache"}
+	known := []string{"buildkit", "cache_dir", "default", "jobs", "pools", "remote_cache"}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		path := "settings." + k
 		switch k {
@@ -322,6 +322,13 @@ func (p *parser) settings(v any, s *Settings) {
 			s.CacheDir, _ = p.str(keyPath{"settings", k}, m[k])
 		case "remote_cache":
 			s.RemoteCache, _ = p.str(keyPath{"settings", k}, m[k])
+		case "buildkit":
+			if addr, ok := p.str(keyPath{"settings", k}, m[k]); ok {
+				if err := CheckBuildkitAddr(addr); err != nil {
+					p.fieldErr(path, "%v", err)
+				}
+				s.Buildkit = addr
+			}
 		case "jobs":
 			if n, ok := p.stepsAtOnce(path, m[k]); ok {
 				s.Jobs = n

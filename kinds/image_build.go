@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/bottle-build/bottle/workspace"
 	"github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
@@ -33,7 +35,22 @@ type ImageBuildSpec struct {
 	Target     string            `toml:"target"`
 	Platform   string            `toml:"platform"`
 	Labels     map[string]string `toml:"labels"`
+	// Builder is "legacy" for the engine's legacy builder; "" builds with
+	// BuildKit wherever there is one.
+	Builder string `toml:"builder"`
+	// SSH names the SSH agents the build may use (RUN --mount=type=ssh):
+	// "default" forwards $SSH_AUTH_SOCK.
+	SSH []string `toml:"ssh"`
+	// SourceDateEpoch is the build's SOURCE_DATE_EPOCH (seconds): a build
+	// arg, and, where the builder can, the time every file and the image
+	// carry.
+	SourceDateEpoch string `toml:"source_date_epoch"`
 }
+
+var sshIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// BuilderLegacy is the builder field's value for the legacy builder.
+const BuilderLegacy = "legacy"
 
 func (s *ImageBuildSpec) contextDir() string {
 	if s.Context == "" {
@@ -67,16 +84,29 @@ func (s *ImageBuildSpec) Check() error {
 			errs = append(errs, &config.FieldError{Field: "tags", Msg: "empty tag"})
 		}
 	}
+	switch s.Builder {
+	case "", "buildkit", BuilderLegacy:
+	default:
+		errs = append(errs, &config.FieldError{Field: "builder", Msg: fmt.Sprintf(`want "buildkit" or "legacy", got %q`, s.Builder)})
+	}
+	for _, id := range s.SSH {
+		if !sshIDRE.MatchString(id) {
+			errs = append(errs, &config.FieldError{Field: "ssh", Msg: fmt.Sprintf(`%q is not an SSH agent id: give ids as RUN --mount=type=ssh,id=ID names them, usually "default"`, id)})
+		}
+	}
+	if s.Builder == BuilderLegacy && len(s.SSH) > 0 {
+		errs = append(errs, &config.FieldError{Field: "ssh", Msg: `the legacy builder cannot forward an SSH agent: drop builder = "legacy"`})
+	}
 	return errors.Join(errs...)
 }
 
 type imageBuildKind struct{}
 
 func (imageBuildKind) Name() string      { return "image.build" }
-func (imageBuildKind) Version() int      { return 1 }
+func (imageBuildKind) Version() int      { return 2 }
 func (imageBuildKind) Effect() string    { return "docker image" }
 func (imageBuildKind) NewSpec() any      { return new(ImageBuildSpec) }
-func (imageBuildKind) Results() []string { return []string{"image_id"} }
+func (imageBuildKind) Results() []string { return []string{"image_id", "archive"} }
 func (imageBuildKind) Outputs(step string, spec any) []string {
 	return []string{archivePath(step)}
 }
@@ -93,10 +123,10 @@ func (imageBuildKind) EnginePlatform(spec any) bool {
 	return spec.(*ImageBuildSpec).Platform == ""
 }
 
-// Platform asks the Docker engine its platform, for the key of a build that
-// names none.
+// Platform asks the builder (settings.buildkit's, else the Docker engine)
+// its platform, for the key of a build that names none.
 func (imageBuildKind) Platform(ctx context.Context, rt *Runtime) (string, error) {
-	return rt.EnginePlatform(ctx)
+	return rt.BuilderPlatform(ctx)
 }
 
 // Recreates is the plan's reason when --refresh finds the image gone:
@@ -223,15 +253,13 @@ func producedUnder(dir string, list []string) []string {
 	return out
 }
 
-// Run builds the image through the Docker Engine API with the legacy
-// builder (readable output, engines from 20.10 on), streaming its output to
-// the step's log.
+// Run builds the image with BuildKit: on the standalone builder that
+// settings.buildkit names, else through the Docker engine's build endpoint
+// with a session, as docker build does. An engine without BuildKit, or
+// builder = "legacy", builds with the legacy builder. The step's log gets
+// the build's progress as plain text.
 func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	s := job.Spec.(*ImageBuildSpec)
-	cli, err := job.Runtime.Docker(ctx)
-	if err != nil {
-		return nil, err
-	}
 	ctxAbs := filepath.Join(job.Workspace, filepath.FromSlash(s.contextDir()))
 	// A generated context is made by a need, which has run by now; if it
 	// did not make the folder, say so rather than fail in the walk.
@@ -246,17 +274,69 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
+	if job.Runtime.Buildkit != "" && s.Builder != BuilderLegacy {
+		id, err := buildStandalone(ctx, job, s, bc, entries, archive)
+		if err != nil {
+			return nil, err
+		}
+		return &Outcome{Values: map[string]string{"image_id": id, "archive": archivePath(job.Step)}}, nil
+	}
+	cli, err := job.Runtime.Docker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var id string
+	if why := engineBuildKit(ctx, cli, s); why == "" {
+		id, err = buildOnEngine(ctx, cli, job, s, bc, entries)
+	} else {
+		if len(job.Secrets) > 0 || len(s.SSH) > 0 {
+			return nil, fmt.Errorf("%s, and secrets and ssh need BuildKit: the legacy builder would leave them in the image", why)
+		}
+		if s.Builder != BuilderLegacy {
+			fmt.Fprintf(job.Log, "note: %s: building with the legacy builder\n", why)
+		}
+		id, err = buildLegacy(ctx, cli, job, s, bc, entries)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(job.Log, "built %s\n", id)
+	names := s.Tags
+	if len(names) == 0 {
+		names = []string{id}
+	}
+	if _, err := saveImage(ctx, cli, names, archive); err != nil {
+		return nil, fmt.Errorf("keeping the image's archive: %w", err)
+	}
+	return &Outcome{Values: map[string]string{"image_id": id, "archive": archivePath(job.Step)}}, nil
+}
+
+// engineBuildKit says why the engine cannot build s with BuildKit, or ""
+// when it can: BuildKit came with API 1.39 (Engine 18.09), on Linux only.
+func engineBuildKit(ctx context.Context, cli *client.Client, s *ImageBuildSpec) string {
+	if s.Builder == BuilderLegacy {
+		return `builder = "legacy"`
+	}
+	if v := cli.ClientVersion(); versions.LessThan(v, "1.39") {
+		return fmt.Sprintf("the Docker engine at %s speaks API %s, older than BuildKit (1.39)", dockerHost(), v)
+	}
+	if ping, err := cli.Ping(ctx); err == nil && ping.OSType != "" && ping.OSType != "linux" {
+		return fmt.Sprintf("the Docker engine at %s runs %s containers, which BuildKit does not build", dockerHost(), ping.OSType)
+	}
+	return ""
+}
+
+// buildLegacy builds with the engine's legacy builder from a tar of the
+// context, streaming its text to the log.
+func buildLegacy(ctx context.Context, cli *client.Client, job *Job, s *ImageBuildSpec, bc *buildContext, entries []contextEntry) (string, error) {
 	tar, tw := io.Pipe()
 	go func() { tw.CloseWithError(bc.writeTar(tw, entries)) }()
 	defer tar.Close()
-	args := map[string]*string{}
-	for k, v := range s.BuildArgs {
-		args[k] = &v
-	}
 	resp, err := cli.ImageBuild(ctx, tar, build.ImageBuildOptions{
 		Tags:        s.Tags,
 		Dockerfile:  s.dockerfile(),
-		BuildArgs:   args,
+		BuildArgs:   argPointers(s),
 		Target:      s.Target,
 		Platform:    s.Platform,
 		Labels:      s.Labels,
@@ -265,44 +345,52 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 		Version:     build.BuilderV1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("building: %w", err)
+		return "", fmt.Errorf("building: %w", err)
 	}
 	defer resp.Body.Close()
 	id, err := readBuildStream(resp.Body, job.Log)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if id == "" {
 		insp, err := cli.ImageInspect(ctx, firstOr(s.Tags, ""))
 		if err != nil {
-			return nil, fmt.Errorf("the engine did not say which image it built")
+			return "", fmt.Errorf("the engine did not say which image it built")
 		}
 		id = insp.ID
 	}
-	fmt.Fprintf(job.Log, "built %s\n", id)
-	names := s.Tags
-	if len(names) == 0 {
-		names = []string{id}
+	return id, nil
+}
+
+func argPointers(s *ImageBuildSpec) map[string]*string {
+	args := map[string]*string{}
+	for k, v := range buildArgs(s) {
+		args[k] = &v
 	}
-	if _, err := saveImage(ctx, cli, names, filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))); err != nil {
-		return nil, fmt.Errorf("keeping the image's archive: %w", err)
-	}
-	return &Outcome{Values: map[string]string{"image_id": id}}, nil
+	return args
 }
 
 // Restore loads the image from its restored archive when the engine lacks
 // it: a cache hit on another engine costs a load, not a build.
 func (imageBuildKind) Restore(ctx context.Context, job *Job, values map[string]string) error {
 	s := job.Spec.(*ImageBuildSpec)
+	id := values["image_id"]
+	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
+	if standalone(job.Runtime, s) {
+		// The archive is the image; an engine, if there is one, gets
+		// it too, as after a build.
+		if _, err := job.Runtime.Docker(ctx); err != nil {
+			return loadIfEngine(ctx, job, archive, id)
+		}
+	}
 	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
 		return err
 	}
-	id := values["image_id"]
 	if _, err := cli.ImageInspect(ctx, id); err == nil {
 		fmt.Fprintf(job.Log, "the engine has %s already\n", id)
 	} else {
-		f, err := os.Open(filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step))))
+		f, err := os.Open(archive)
 		if err != nil {
 			return err
 		}
@@ -323,6 +411,11 @@ func (imageBuildKind) Restore(ctx context.Context, job *Job, values map[string]s
 	return nil
 }
 
+// standalone reports whether s builds on settings.buildkit's builder.
+func standalone(rt *Runtime, s *ImageBuildSpec) bool {
+	return rt != nil && rt.Buildkit != "" && s.Builder != BuilderLegacy
+}
+
 func firstOr(list []string, d string) string {
 	if len(list) > 0 {
 		return list[0]
@@ -330,17 +423,34 @@ func firstOr(list []string, d string) string {
 	return d
 }
 
-// BuildError is a failing build instruction, with its exit code.
+// BuildError is a failing build instruction: which one, its exit code,
+// and (from BuildKit) the last lines it printed.
 type BuildError struct {
-	Msg  string
-	Code int
+	Vertex string // BuildKit's name for the failing step, "[stage 2/3] RUN make"
+	Msg    string // what the builder said
+	Code   int
+	Tail   []string
 }
 
 func (e *BuildError) Error() string {
-	if e.Code != 0 {
-		return fmt.Sprintf("%s (exit code %d)", e.Msg, e.Code)
+	var b strings.Builder
+	switch {
+	case e.Vertex != "" && e.Code != 0:
+		fmt.Fprintf(&b, "%s: exit code %d", e.Vertex, e.Code)
+	case e.Vertex != "":
+		fmt.Fprintf(&b, "%s: %s", e.Vertex, e.Msg)
+	case e.Code != 0 && !strings.Contains(e.Msg, "exit code"):
+		fmt.Fprintf(&b, "%s (exit code %d)", e.Msg, e.Code)
+	default:
+		b.WriteString(e.Msg)
 	}
-	return e.Msg
+	if len(e.Tail) > 0 {
+		b.WriteString("; its last output:")
+		for _, l := range e.Tail {
+			b.WriteString("\n  | " + l)
+		}
+	}
+	return b.String()
 }
 
 // readBuildStream copies the build's text to log and returns the image ID
@@ -383,6 +493,11 @@ func (imageBuildKind) Exists(ctx context.Context, rt *Runtime, key string, value
 	}
 	cli, err := rt.Docker(ctx)
 	if err != nil {
+		if rt.Buildkit != "" {
+			// Built on a standalone builder with no engine here: the
+			// archive, an output the cache checks, is the image.
+			return true, nil
+		}
 		return false, err
 	}
 	if _, err := cli.ImageInspect(ctx, id); err != nil {
@@ -405,14 +520,6 @@ var (
 	_ steps.PlatformKeyed = imageBuildKind{}
 	_ PlatformProber      = imageBuildKind{}
 )
-
-// RefuseSecrets: build secrets need BuildKit (RUN --mount=type=secret); the
-// legacy builder would bake them into a layer.
-func (imageBuildKind) RefuseSecrets() string {
-	return "image.build cannot take secrets yet: build secrets come with BuildKit support (RUN --mount=type=secret); until then the legacy builder would leave them in the image. Use build_args only for values that may enter the image and the key"
-}
-
-var _ config.SecretsRefuser = imageBuildKind{}
 
 // RefuseEnv: image.build runs no command of the step's; values for the
 // Dockerfile go in build_args.

@@ -83,7 +83,7 @@ func (imageSaveKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 // RefuseSecrets: image.save runs no command of the step's, so a secret has
 // nowhere to go.
 func (imageSaveKind) RefuseSecrets() string {
-	return "image.save cannot take secrets: it runs no command, it only asks the engine for the image (secrets for image steps come with BuildKit support)"
+	return "image.save cannot take secrets: it runs no command, it only asks the engine for the image (give secrets to the image.build step that builds it)"
 }
 
 var _ config.SecretsRefuser = imageSaveKind{}

@@ -59,6 +59,7 @@ type Job struct {
 	Workspace string // absolute path of the workspace
 	Spec      any
 	Env       []string  // the complete environment for a command
+	Secrets   []string  // the names in Env that are secrets (image.build offers them to the build)
 	Log       io.Writer // everything the step prints goes here
 	Runtime   *Runtime
 }
@@ -77,9 +78,13 @@ type Runtime struct {
 	KillGrace time.Duration
 	// Hurry, when closed, cuts the grace period short (a second Ctrl-C).
 	Hurry <-chan struct{}
+	// Buildkit is settings.buildkit: a standalone BuildKit daemon that
+	// builds images instead of the Docker engine ("" for the engine).
+	Buildkit string
 
 	docker   dockerConn
 	platform enginePlatform
+	builder  builderPlatform
 }
 
 func (rt *Runtime) killGrace() time.Duration {

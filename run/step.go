@@ -88,6 +88,7 @@ func (a *Applier) job(sp *graph.StepPlan, spec any, log io.Writer) (*kinds.Job, 
 		Workspace: a.root(),
 		Spec:      spec,
 		Env:       env,
+		Secrets:   sp.Node.Step.Secrets,
 		Log:       log,
 		Runtime:   a.Runtime,
 	}, nil

@@ -130,7 +130,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	}
 	// --replace of a group or a matrix step replaces each step it stands for.
 	replace = ws.g.ExpandGroups(replace)
-	rt := &kinds.Runtime{Hurry: a.hurry}
+	rt := &kinds.Runtime{Hurry: a.hurry, Buildkit: ws.g.Config.Settings.Buildkit}
 	pl := ws.planner(ctx, rt, replace)
 	pl.Refresh = refresh
 	if saved == nil {

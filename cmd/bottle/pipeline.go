@@ -99,7 +99,7 @@ func (a *app) resolveCacheDir(root, setting string) (string, error) {
 // makes one for planning alone.
 func (ws *pipeline) planner(ctx context.Context, rt *kinds.Runtime, replace []string) *graph.Planner {
 	if rt == nil {
-		rt = &kinds.Runtime{}
+		rt = &kinds.Runtime{Buildkit: ws.g.Config.Settings.Buildkit}
 	}
 	pl := &graph.Planner{
 		Graph:   ws.g,
