@@ -3,6 +3,7 @@ package tests
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -223,6 +224,37 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(err)
 		ts.Check(f.Close())
 	},
+	// holds PATH TEXT: some file under PATH (a file or a folder) holds the
+	// bytes TEXT, looking inside tar archives and gzip streams too (image
+	// layers), so "! holds" proves a secret is nowhere in an image, a cache
+	// or a workspace.
+	"holds": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: holds PATH TEXT")
+		}
+		root := ts.MkAbs(args[0])
+		var found []string
+		ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			found = append(found, holdsIn(p, b, []byte(args[1]), 0)...)
+			return nil
+		}))
+		switch {
+		case neg && len(found) > 0:
+			ts.Fatalf("%q found in %s", args[1], strings.Join(found, ", "))
+		case !neg && len(found) == 0:
+			ts.Fatalf("%q is nowhere under %s", args[1], args[0])
+		}
+	},
 	// count-lines N FILE: FILE has exactly N lines.
 	"count-lines": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {
@@ -257,4 +289,40 @@ func processGone(pid int) bool {
 	out, err := exec.Command("ps", "-o", "stat=", "-p", strconv.Itoa(pid)).Output()
 	st := strings.TrimSpace(string(out))
 	return err != nil && st == "" || strings.HasPrefix(st, "Z")
+}
+
+// holdsIn returns the names (name, or name!member for what is inside a tar
+// or gzip stream) of the data b that contain text.
+func holdsIn(name string, b, text []byte, depth int) []string {
+	var found []string
+	if bytes.Contains(b, text) {
+		found = append(found, name)
+	}
+	if depth > 4 {
+		return found
+	}
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if u, err := io.ReadAll(zr); err == nil {
+				found = append(found, holdsIn(name+"!gunzip", u, text, depth+1)...)
+			}
+		}
+		return found
+	}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		m, err := io.ReadAll(tr)
+		if err != nil {
+			break
+		}
+		found = append(found, holdsIn(name+"!"+h.Name, m, text, depth+1)...)
+	}
+	return found
 }

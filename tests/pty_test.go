@@ -138,17 +138,17 @@ func TestDockerOutputStaysInTheLog(t *testing.T) {
 	os.WriteFile(filepath.Join(ws, "hello.txt"), []byte("hello\n"), 0o644)
 	os.WriteFile(filepath.Join(ws, "bottle.toml"), []byte("[steps.build]\nkind = \"image.build\"\ntags = [\"bottle-pty-test:dev\"]\n"), 0o644)
 	code, screen := runOnTerminal(t, ws, c, "no\r")
-	if code != 1 || strings.Contains(screen, "Step 1/") {
+	if code != 1 || strings.Contains(screen, "COPY hello.txt") {
 		t.Fatalf("answered no: exit %d, and the build must not have started:\n%s", code, screen)
 	}
 	code, screen = runOnTerminal(t, ws, c, "y\r")
 	if code != 0 || !strings.Contains(screen, "Apply complete") {
 		t.Fatalf("exit %d:\n%s", code, screen)
 	}
-	checkOutputStaysInTheLog(t, screen, "Step 1/")
-	checkOutputStaysInTheLog(t, screen, "Successfully built")
+	checkOutputStaysInTheLog(t, screen, "load build definition")
+	checkOutputStaysInTheLog(t, screen, "exporting to image")
 	log, _ := os.ReadFile(filepath.Join(ws, ".bottle", "logs", "build.log"))
-	if !strings.Contains(string(log), "Step 1/2 : FROM scratch") {
+	if !strings.Contains(string(log), "[1/1] COPY hello.txt /hello.txt") {
 		t.Errorf("the build's output is not in its log:\n%s", log)
 	}
 }
