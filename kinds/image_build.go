@@ -274,8 +274,11 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e := s.SourceDateEpoch; e != "" && strings.Trim(e, "0123456789") != "" {
+		return nil, fmt.Errorf("source_date_epoch: want seconds since 1970, got %q", e)
+	}
 	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
-	if job.Runtime.Buildkit != "" && s.Builder != BuilderLegacy {
+	if standalone(job.Runtime, s) {
 		id, err := buildStandalone(ctx, job, s, bc, entries, archive)
 		if err != nil {
 			return nil, err
