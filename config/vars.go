@@ -249,5 +249,5 @@ func VarPlace(f *File, k string) string {
 	if p := f.VarPos[k]; p.IsValid() {
 		s += fmt.Sprintf(":%d:%d", p.Line, p.Col)
 	}
-	return s + ": vars." + k
+	return s + ": " + varPath(k)
 }

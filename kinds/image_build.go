@@ -33,6 +33,9 @@ type ImageBuildSpec struct {
 	Target     string            `toml:"target"`
 	Platform   string            `toml:"platform"`
 	Labels     map[string]string `toml:"labels"`
+	// SourceDateEpoch is seconds since 1970 for SOURCE_DATE_EPOCH; unset,
+	// it is settings.source_date_epoch's (config/sourcedate.go).
+	SourceDateEpoch string `toml:"source_date_epoch"`
 }
 
 func (s *ImageBuildSpec) contextDir() string {
@@ -66,6 +69,9 @@ func (s *ImageBuildSpec) Check() error {
 		if t == "" {
 			errs = append(errs, &config.FieldError{Field: "tags", Msg: "empty tag"})
 		}
+	}
+	if s.SourceDateEpoch != "" && !strings.Contains(s.SourceDateEpoch, "${") && !config.IsEpochSeconds(s.SourceDateEpoch) {
+		errs = append(errs, &config.FieldError{Field: "source_date_epoch", Msg: fmt.Sprintf("want seconds since 1970, got %q (settings.source_date_epoch = \"git\" takes the last commit's time)", s.SourceDateEpoch)})
 	}
 	return errors.Join(errs...)
 }
