@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -137,5 +138,26 @@ run = "echo ${var.stamp}"
 	vals, _ := ResolveVars(f, nil, func(string) (string, bool) { return "", false }, map[string]string{SourceDateEpochVar: "1700000000"})
 	if vals["stamp"] != "t=1700000000" {
 		t.Errorf("stamp = %q, want t=1700000000", vals["stamp"])
+	}
+}
+
+// --var settings.source_date_epoch=SECONDS replaces the setting, as --var
+// does a var; anything but seconds is refused.
+func TestSourceDateEpochOverride(t *testing.T) {
+	f, err := Parse("bottle.toml", []byte("[settings]\nsource_date_epoch = \"git\"\n"), epochKinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOverrides(f, map[string]string{SourceDateEpochVar: "0"}); err != nil {
+		t.Error(err)
+	}
+	for _, v := range []string{"", "git", "yesterday", "-1"} {
+		err := CheckOverrides(f, map[string]string{SourceDateEpochVar: v})
+		if want := "--var settings.source_date_epoch: want seconds since 1970, got " + strconv.Quote(v); err == nil || err.Error() != want {
+			t.Errorf("%q: err = %v, want %q", v, err, want)
+		}
+	}
+	if ComputedDeps(f, map[string]string{SourceDateEpochVar: "0"}, SourceDateEpochVar) != nil {
+		t.Error("an overridden setting still comes from git")
 	}
 }
