@@ -38,6 +38,9 @@ type File struct {
 type Computed struct {
 	Sh      string
 	Timeout time.Duration
+	// Hint says what to do when the command fails, for a var bottle
+	// declares itself (settings.source_date_epoch = "git"); "" otherwise.
+	Hint string
 }
 
 // DefaultComputedTimeout is how long a computed var's command may take when
@@ -59,6 +62,10 @@ type Settings struct {
 	// Default is default: the steps and groups taken when a command names
 	// none. Empty means every step.
 	Default []string
+	// SourceDateEpoch is source_date_epoch: seconds since 1970 (digits) or
+	// "git"; "" when unset. It becomes the var SourceDateEpochVar, the
+	// default of every step's source_date_epoch field (sourcedate.go).
+	SourceDateEpoch string
 }
 
 // Pos is a 1-based line and column. The zero Pos means unknown.

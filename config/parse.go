@@ -136,6 +136,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 	if v, ok := raw["settings"]; ok {
 		p.settings(v, &f.Settings)
 	}
+	p.addSourceDateEpochVar(f) // before [vars], which may use it
 	if v, ok := raw["vars"]; ok {
 		p.vars(v, f)
 		p.refuseMatrix("vars", v, "a var")
@@ -187,6 +188,7 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		sortErrors(p.errs)
 		return nil, p.errs
 	}
+	defaultSourceDateEpoch(f)
 	return f, nil
 }
 
@@ -314,7 +316,7 @@ func (p *parser) settings(v any, s *Settings) {
 	if !ok {
 		return
 	}
-	known := []string{"buildkit", "cache_dir", "default", "jobs", "pools", "remote_cache"}
+	known := []string{"buildkit", "cache_dir", "default", "jobs", "pools", "remote_cache", SourceDateEpochField}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		path := "settings." + k
 		switch k {
@@ -337,6 +339,8 @@ func (p *parser) settings(v any, s *Settings) {
 			s.Pools = p.pools(m[k])
 		case "default":
 			s.Default, _ = p.strList(keyPath{"settings", k}, m[k])
+		case SourceDateEpochField:
+			s.SourceDateEpoch, _ = p.sourceDateEpoch(m[k])
 		default:
 			if why := operatorOnly(k); why != "" {
 				p.fieldErr(path, "%s", why)

@@ -128,7 +128,7 @@ func scanText(s string, keep bool, lit func(string), ref func(r Ref, text string
 			}
 			r.Name, r.Default, r.HasDefault = name, def, hasDef
 		case RefVar:
-			if !isIdent(inner) {
+			if !isIdent(inner) && inner != SourceDateEpochVar {
 				return fmt.Errorf("bad reference %q: want a name of letters, digits and _", "${"+rest[:len(rest)-len(body)+end+1])
 			}
 			r.Name = inner

@@ -232,11 +232,15 @@ func asVarError(err error, ve **VarError) bool {
 }
 
 // CheckOverrides refuses an override of a var f does not declare, with
-// "did you mean".
+// "did you mean", and of settings.source_date_epoch's var by anything but
+// seconds.
 func CheckOverrides(f *File, overrides map[string]string) error {
 	for _, k := range slices.Sorted(maps.Keys(overrides)) {
 		if _, ok := f.Vars[k]; !ok {
 			return fmt.Errorf("--var %s: no var %q%s", k, k, suggest(k, slices.Sorted(maps.Keys(f.Vars))))
+		}
+		if k == SourceDateEpochVar && !IsEpochSeconds(overrides[k]) {
+			return fmt.Errorf("--var %s: want seconds since 1970, got %q", k, overrides[k])
 		}
 	}
 	return nil
@@ -249,5 +253,5 @@ func VarPlace(f *File, k string) string {
 	if p := f.VarPos[k]; p.IsValid() {
 		s += fmt.Sprintf(":%d:%d", p.Line, p.Col)
 	}
-	return s + ": vars." + k
+	return s + ": " + varPath(k)
 }

@@ -32,10 +32,15 @@ type ComputedError struct {
 	Place string // "bottle.toml:3:1: vars.version"
 	Sh    string
 	Err   error
+	Hint  string // what to do, for a var bottle declares itself
 }
 
 func (e *ComputedError) Error() string {
-	return fmt.Sprintf("%s: computing ${var.%s}: `%s`: %v", e.Place, e.Var, e.Sh, e.Err)
+	s := fmt.Sprintf("%s: computing ${var.%s}: `%s`: %v", e.Place, e.Var, e.Sh, e.Err)
+	if e.Hint != "" {
+		s += "\n\t" + e.Hint
+	}
+	return s
 }
 
 func (e *ComputedError) Unwrap() error { return e.Err }
@@ -75,7 +80,7 @@ func (g *Graph) compute(names []string) {
 			out, err = g.varCommand(g.Root, c.Sh, c.Timeout)
 		}
 		if err != nil {
-			g.computeErrs[k] = &ComputedError{Var: k, Place: config.VarPlace(g.Config, k), Sh: c.Sh, Err: err}
+			g.computeErrs[k] = &ComputedError{Var: k, Place: config.VarPlace(g.Config, k), Sh: c.Sh, Err: err, Hint: c.Hint}
 			continue
 		}
 		g.computed[k] = strings.TrimSpace(out)

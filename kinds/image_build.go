@@ -43,7 +43,7 @@ type ImageBuildSpec struct {
 	SSH []string `toml:"ssh"`
 	// SourceDateEpoch is the build's SOURCE_DATE_EPOCH (seconds): a build
 	// arg, and, where the builder can, the time every file and the image
-	// carry.
+	// carry. Unset, it is settings.source_date_epoch's (config/sourcedate.go).
 	SourceDateEpoch string `toml:"source_date_epoch"`
 }
 
@@ -96,6 +96,9 @@ func (s *ImageBuildSpec) Check() error {
 	}
 	if s.Builder == BuilderLegacy && len(s.SSH) > 0 {
 		errs = append(errs, &config.FieldError{Field: "ssh", Msg: `the legacy builder cannot forward an SSH agent: drop builder = "legacy"`})
+	}
+	if s.SourceDateEpoch != "" && !strings.Contains(s.SourceDateEpoch, "${") && !config.IsEpochSeconds(s.SourceDateEpoch) {
+		errs = append(errs, &config.FieldError{Field: "source_date_epoch", Msg: fmt.Sprintf("want seconds since 1970, got %q (settings.source_date_epoch = \"git\" takes the last commit's time)", s.SourceDateEpoch)})
 	}
 	return errors.Join(errs...)
 }
@@ -274,7 +277,7 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e := s.SourceDateEpoch; e != "" && strings.Trim(e, "0123456789") != "" {
+	if e := s.SourceDateEpoch; e != "" && !config.IsEpochSeconds(e) {
 		return nil, fmt.Errorf("source_date_epoch: want seconds since 1970, got %q", e)
 	}
 	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
