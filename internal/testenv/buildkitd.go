@@ -26,9 +26,12 @@ const BuildkitdRecipe = "bash .ci/build-buildkitd DIR builds buildkitd and build
 
 // buildkitd is the one standalone builder this test process starts.
 var buildkitd struct {
-	once sync.Once
-	addr string
-	err  error
+	reserve sync.Once // the folder and address
+	addr    string
+	err     error
+
+	start    sync.Once
+	startErr error
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -121,47 +124,69 @@ func Buildctl() string {
 	return ""
 }
 
+// BuildkitdAddress is the address the builder has, or will have once
+// StartBuildkitd starts it: BOTTLE_TEST_BUILDKIT, or a unix socket in a
+// folder of this process's own. It starts nothing, so a test harness can hand
+// the address to every script and start the builder only for those that use
+// it.
+func BuildkitdAddress() (string, error) {
+	if addr := os.Getenv("BOTTLE_TEST_BUILDKIT"); addr != "" {
+		return addr, nil
+	}
+	buildkitd.reserve.Do(func() {
+		// A unix socket's path must stay under about 100 bytes: a short
+		// folder in the temporary folder, or in /tmp where that one is long.
+		dir, err := os.MkdirTemp("", "bk")
+		if err == nil && len(dir) > 60 {
+			os.Remove(dir)
+			dir, err = os.MkdirTemp("/tmp", "bk")
+		}
+		if err != nil {
+			buildkitd.err = fmt.Errorf("buildkitd: %w", err)
+			return
+		}
+		buildkitd.mu.Lock()
+		buildkitd.dir = dir
+		buildkitd.mu.Unlock()
+		buildkitd.addr = "unix://" + filepath.Join(dir, "buildkitd.sock")
+	})
+	return buildkitd.addr, buildkitd.err
+}
+
 // StartBuildkitd returns the address of the builder, starting one the first
 // time it is called in this process (BuildkitdMissing must say nothing is
 // missing). With BOTTLE_TEST_BUILDKIT set it starts nothing and only checks
 // that the address answers.
 func StartBuildkitd() (string, error) {
-	buildkitd.once.Do(func() {
+	buildkitd.start.Do(func() {
 		if addr := os.Getenv("BOTTLE_TEST_BUILDKIT"); addr != "" {
-			buildkitd.addr = addr
 			if err := dialBuildkit(addr, 5*time.Second); err != nil {
-				buildkitd.err = fmt.Errorf("BOTTLE_TEST_BUILDKIT=%s does not answer: %w", addr, err)
+				buildkitd.startErr = fmt.Errorf("BOTTLE_TEST_BUILDKIT=%s does not answer: %w", addr, err)
 			}
 			return
 		}
 		if missing := BuildkitdMissing(); missing != "" {
-			buildkitd.err = errors.New(missing)
+			buildkitd.startErr = errors.New(missing)
 			return
 		}
-		buildkitd.addr, buildkitd.err = startBuildkitd()
+		buildkitd.startErr = startBuildkitd()
 	})
-	return buildkitd.addr, buildkitd.err
+	addr, err := BuildkitdAddress()
+	return addr, errors.Join(err, buildkitd.startErr)
 }
 
 // startBuildkitd starts buildkitd with a root, socket and log of its own and
 // waits (up to 30 s) until its socket answers.
-func startBuildkitd() (string, error) {
+func startBuildkitd() error {
 	bin, err := buildkitdPath()
 	if err != nil {
-		return "", err
+		return err
 	}
-	// A unix socket's path must stay under about 100 bytes: a short folder
-	// in the temporary folder, or in /tmp where that one is long.
-	dir, err := os.MkdirTemp("", "bk")
-	if err == nil && len(dir) > 60 {
-		os.Remove(dir)
-		dir, err = os.MkdirTemp("/tmp", "bk")
-	}
+	addr, err := BuildkitdAddress()
 	if err != nil {
-		return "", fmt.Errorf("buildkitd: %w", err)
+		return err
 	}
-	sock := filepath.Join(dir, "buildkitd.sock")
-	addr := "unix://" + sock
+	dir := filepath.Dir(strings.TrimPrefix(addr, "unix://"))
 	logPath := filepath.Join(dir, "buildkitd.log")
 	conf := filepath.Join(dir, "buildkitd.toml")
 	log, err := os.Create(logPath)
@@ -171,8 +196,7 @@ func startBuildkitd() (string, error) {
 		err = os.WriteFile(conf, nil, 0o644)
 	}
 	if err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("buildkitd: %w", err)
+		return fmt.Errorf("buildkitd: %w", err)
 	}
 	cmd := exec.Command(bin,
 		"--config", conf,
@@ -181,19 +205,18 @@ func startBuildkitd() (string, error) {
 		"--oci-worker=true", "--containerd-worker=false")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = buildkitdSysProcAttr()
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("starting %s: %w", bin, err)
-	}
+	err = cmd.Start()
 	log.Close()
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", bin, err)
+	}
 	done := make(chan struct{})
 	go func() {
 		cmd.Wait()
 		close(done)
 	}()
 	buildkitd.mu.Lock()
-	buildkitd.cmd, buildkitd.done, buildkitd.dir = cmd, done, dir
+	buildkitd.cmd, buildkitd.done = cmd, done
 	buildkitd.mu.Unlock()
 
 	const patience = 30 * time.Second
@@ -203,41 +226,43 @@ func startBuildkitd() (string, error) {
 		case <-done:
 			tail := logTail(logPath)
 			StopBuildkitd()
-			return "", fmt.Errorf("%s exited before its socket answered (%s); its log ends:\n%s", bin, cmd.ProcessState, tail)
+			return fmt.Errorf("%s exited before its socket answered (%s); its log ends:\n%s", bin, cmd.ProcessState, tail)
 		default:
 		}
 		err := dialBuildkit(addr, time.Second)
 		if err == nil {
-			return addr, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
 			tail := logTail(logPath)
 			StopBuildkitd()
-			return "", fmt.Errorf("%s did not answer at %s within %s (%v); its log ends:\n%s", bin, addr, patience, err, tail)
+			return fmt.Errorf("%s did not answer at %s within %s (%v); its log ends:\n%s", bin, addr, patience, err, tail)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
 // StopBuildkitd stops the buildkitd this process started, if it started
-// one: SIGTERM to its PID, up to 20 s for it to exit (then SIGKILL), and its
-// folder removed. TestMain calls it after m.Run; on Linux the builder also
-// gets SIGTERM if the test process dies without calling it.
+// one: SIGTERM to its PID, up to 20 s for it to exit (then SIGKILL); and it
+// removes the builder's folder. TestMain calls it after m.Run; on Linux the
+// builder also gets SIGTERM if the test process dies without calling it.
 func StopBuildkitd() {
 	buildkitd.mu.Lock()
 	defer buildkitd.mu.Unlock()
-	if buildkitd.cmd == nil {
-		return
+	if buildkitd.cmd != nil {
+		buildkitd.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-buildkitd.done:
+		case <-time.After(20 * time.Second):
+			buildkitd.cmd.Process.Kill()
+			<-buildkitd.done
+		}
+		buildkitd.cmd = nil
 	}
-	buildkitd.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-buildkitd.done:
-	case <-time.After(20 * time.Second):
-		buildkitd.cmd.Process.Kill()
-		<-buildkitd.done
+	if buildkitd.dir != "" {
+		os.RemoveAll(buildkitd.dir)
+		buildkitd.dir = ""
 	}
-	os.RemoveAll(buildkitd.dir)
-	buildkitd.cmd = nil
 }
 
 // dialBuildkit checks that a BuildKit API answers at addr: for unix://
