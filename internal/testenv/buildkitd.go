@@ -44,7 +44,10 @@ var buildkitd struct {
 // names). The first call in a test process starts one; StopBuildkitd, called
 // from TestMain after m.Run, stops it. Where there is none it skips, saying
 // what is missing and how to get it, unless BOTTLE_TEST_REQUIRE names
-// buildkitd (CI does): then it fails.
+// buildkitd (CI does): then it fails. A builder that is there but does not
+// answer within 30 s fails the test, with the tail of its log. A package
+// whose tests call it needs a TestMain that calls StopBuildkitd (inside
+// m.Run's wrapper where testscript's Main exits the process itself).
 func Buildkitd(t testing.TB) string {
 	t.Helper()
 	if missing := BuildkitdMissing(); missing != "" {
