@@ -14,12 +14,25 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/bottle-build/bottle/internal/testenv"
 )
 
 var binDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{}))
+	os.Exit(testscript.RunMain(stopBuilder{m}, map[string]func() int{}))
+}
+
+// stopBuilder runs the tests, then stops the standalone builder if a script
+// or test started one (testscript's Main exits the process itself: the stop
+// must come inside its Run).
+type stopBuilder struct{ *testing.M }
+
+func (s stopBuilder) Run() int {
+	code := s.M.Run()
+	testenv.StopBuildkitd()
+	return code
 }
 
 func buildBottle(t testing.TB) string {
@@ -47,6 +60,13 @@ func buildBottle(t testing.TB) string {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("building the fake smolvm: %v\n%s", err, out.String())
+	}
+	// buildctl, BuildKit's own client, where the machine has one: scripts
+	// that use the standalone builder can look at it.
+	if bc := testenv.Buildctl(); bc != "" {
+		if err := os.Symlink(bc, filepath.Join(dir, "buildctl")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	binDir = dir
 	return dir
@@ -83,6 +103,17 @@ func TestScripts(t *testing.T) {
 			// A name no earlier run used, for repositories in a registry
 			// that outlives the test.
 			env.Setenv("RUN_ID", fmt.Sprintf("r%d", time.Now().UnixNano()))
+			// The standalone builder's address: [buildkitd] starts it, the
+			// first time a script asks, and only then does it answer.
+			if testenv.BuildkitdMissing() == "" {
+				addr, err := testenv.BuildkitdAddress()
+				if err != nil {
+					return err
+				}
+				env.Setenv("BUILDKIT_ADDR", addr)
+			} else {
+				env.Setenv("BUILDKITD_MISSING", testenv.BuildkitdMissing())
+			}
 			if h := os.Getenv("DOCKER_HOST"); h != "" {
 				env.Setenv("DOCKER_HOST", h)
 			}
@@ -110,6 +141,22 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("no python3 on PATH, and BOTTLE_TEST_REQUIRE=%s says it must (install python3)", os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return err == nil, nil
+			case "buildkitd":
+				// A standalone buildkitd at $BUILDKIT_ADDR, started for the
+				// first script that asks (once per test process); where
+				// there is none, $BUILDKITD_MISSING says why.
+				if missing := testenv.BuildkitdMissing(); missing != "" {
+					if testenv.BuildkitdRequired() {
+						return false, fmt.Errorf("%s, and BOTTLE_TEST_REQUIRE=%s says it must run", missing, os.Getenv("BOTTLE_TEST_REQUIRE"))
+					}
+					return false, nil
+				}
+				// A builder that is there but does not start fails the
+				// script, with the tail of its log.
+				if _, err := testenv.StartBuildkitd(); err != nil {
+					return false, err
+				}
+				return true, nil
 			case "browser":
 				return haveBrowser()
 			}
