@@ -124,11 +124,12 @@ type KindInfo interface {
 	Results() []string
 }
 
-// A SecretsRefuser is a kind whose steps cannot take secrets (yet).
-// RefuseSecrets is the error for a step of that kind naming some: what the
-// kind cannot do with them, and what to do instead.
+// A SecretsRefuser is a kind whose steps cannot take secrets, or cannot
+// with some specs. RefuseSecrets is the error for a step with spec naming
+// some: what the kind cannot do with them, and what to do instead; "" when
+// this spec can take them.
 type SecretsRefuser interface {
-	RefuseSecrets() string
+	RefuseSecrets(spec any) string
 }
 
 // An EnvRefuser is a kind that runs no command of the step's, so pass_env

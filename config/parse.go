@@ -606,7 +606,9 @@ func (p *parser) step(name, written string, v any) *Step {
 		}
 	}
 	if r, ok := info.(SecretsRefuser); ok && len(st.Secrets) > 0 {
-		p.fieldErr(base+".secrets", "%s", r.RefuseSecrets())
+		if why := r.RefuseSecrets(st.Spec); why != "" {
+			p.fieldErr(base+".secrets", "%s", why)
+		}
 	}
 	if r, ok := info.(EnvRefuser); ok {
 		if len(st.PassEnv) > 0 {

@@ -8,7 +8,7 @@ import (
 
 type refusingKind struct{ fakeKind }
 
-func (refusingKind) RefuseSecrets() string { return "this kind cannot take secrets yet" }
+func (refusingKind) RefuseSecrets(any) string { return "this kind cannot take secrets yet" }
 
 func TestParseSecrets(t *testing.T) {
 	src := "[steps.a]\nkind = \"exec\"\nrun = \"curl -H \\\"$TOKEN\\\" x\"\nsecrets = [\"TOKEN\", \"NPM_TOKEN\"]\nenv = [\"GOFLAGS\"]\n"

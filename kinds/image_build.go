@@ -527,6 +527,17 @@ var (
 	_ PlatformProber      = imageBuildKind{}
 )
 
+// RefuseSecrets: BuildKit offers secrets as RUN --mount=type=secret; the
+// legacy builder has no such mount and would leave them in the image.
+func (imageBuildKind) RefuseSecrets(spec any) string {
+	if s, ok := spec.(*ImageBuildSpec); ok && s.Builder == BuilderLegacy {
+		return `the legacy builder cannot take secrets: it has no secret mounts, so they would end up in the image. Drop builder = "legacy" (BuildKit offers each as RUN --mount=type=secret,id=NAME)`
+	}
+	return ""
+}
+
+var _ config.SecretsRefuser = imageBuildKind{}
+
 // RefuseEnv: image.build runs no command of the step's; values for the
 // Dockerfile go in build_args.
 func (imageBuildKind) RefuseEnv() string {

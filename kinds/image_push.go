@@ -310,7 +310,7 @@ var (
 // RefuseSecrets: a push authenticates with the Docker config of the user
 // running bottle (DOCKER_CONFIG and its credential helpers), in process; no
 // step variable feeds it.
-func (imagePushKind) RefuseSecrets() string {
+func (imagePushKind) RefuseSecrets(any) string {
 	return "image.push cannot take secrets: it authenticates with the Docker config of the user running bottle (DOCKER_CONFIG, credential helpers; e.g. docker login), not with step variables"
 }
 

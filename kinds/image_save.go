@@ -126,7 +126,7 @@ func copyArchive(src, dst string) (int64, error) {
 
 // RefuseSecrets: image.save runs no command of the step's, so a secret has
 // nowhere to go.
-func (imageSaveKind) RefuseSecrets() string {
+func (imageSaveKind) RefuseSecrets(any) string {
 	return "image.save cannot take secrets: it runs no command, it only asks the engine for the image (give secrets to the image.build step that builds it)"
 }
 
