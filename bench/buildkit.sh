@@ -44,9 +44,11 @@ ms() { echo $(( ($2 - $1) / 1000000 )); }
 now() { date +%s%N; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# bench NAME CONTEXT-SETUP: CONTEXT-SETUP fills the folder it is given.
+# bench NAME CONTEXT-SETUP BUMP: CONTEXT-SETUP fills the folder it is
+# given; BUMP is a file of it that the Dockerfile copies early, changed
+# before each cold build.
 bench() {
-  local name=$1 setup=$2
+  local name=$1 setup=$2 bump=$3
   local ws="$work/$name"
   mkdir -p "$ws/ctx"
   "$setup" "$ws/ctx"
@@ -61,17 +63,21 @@ tags = ["bottle-bench-$name:dev"]
 TOML
   if [[ -z ${BOTTLE_BENCH_BUILDKIT:-} ]]; then sed -i '1,3d' "$ws/bottle.toml"; fi
   local cold_b=() cold_d=() warm_b=() warm_d=() t
+  # BOTTLE_BENCH_NO_ENGINE: bottle sees no Docker engine, so it keeps the
+  # archive and loads nothing (as buildctl's docker exporter does).
+  local host=${DOCKER_HOST:-}
+  [[ -n ${BOTTLE_BENCH_NO_ENGINE:-} ]] && host=unix://$work/no-engine.sock
   cd "$ws"
   for ((i = 0; i < RUNS; i++)); do
-    echo "bench $name $(now) $RANDOM" >>ctx/bench-line.txt
-    t=$(now); bottle apply --yes >/dev/null 2>"$work/apply.log" || { cat "$work/apply.log" >&2; exit 1; }; cold_b+=("$(ms "$t" "$(now)")")
-    t=$(now); bottle apply --yes >/dev/null 2>&1; warm_b+=("$(ms "$t" "$(now)")")
-    echo "docker $(now) $RANDOM" >>ctx/bench-line.txt
+    echo "echo bench $name $(now) $RANDOM" >>"ctx/$bump"
+    t=$(now); DOCKER_HOST=$host bottle apply --yes >/dev/null 2>"$work/apply.log" || { cat "$work/apply.log" >&2; exit 1; }; cold_b+=("$(ms "$t" "$(now)")")
+    t=$(now); DOCKER_HOST=$host bottle apply --yes >/dev/null 2>&1; warm_b+=("$(ms "$t" "$(now)")")
+    echo "echo peer $(now) $RANDOM" >>"ctx/$bump"
     if [[ -n ${BOTTLE_BENCH_BUILDKIT:-} ]]; then
-      t=$(now); "$buildctl" --addr "$BUILDKIT_ADDR" build -q --frontend dockerfile.v0 --local context=ctx --local dockerfile=ctx \
-        --output "type=docker,name=bottle-bench-$name-ctl:dev,dest=$work/ctl.tar" >/dev/null 2>&1; cold_d+=("$(ms "$t" "$(now)")")
-      t=$(now); "$buildctl" --addr "$BUILDKIT_ADDR" build -q --frontend dockerfile.v0 --local context=ctx --local dockerfile=ctx \
-        --output "type=docker,name=bottle-bench-$name-ctl:dev,dest=$work/ctl.tar" >/dev/null 2>&1; warm_d+=("$(ms "$t" "$(now)")")
+      t=$(now); "$buildctl" --addr "$BUILDKIT_ADDR" build --frontend dockerfile.v0 --local context=ctx --local dockerfile=ctx \
+        --output "type=docker,name=bottle-bench-$name-ctl:dev,dest=$work/ctl.tar" >/dev/null 2>"$work/ctl.log" || { cat "$work/ctl.log" >&2; exit 1; }; cold_d+=("$(ms "$t" "$(now)")")
+      t=$(now); "$buildctl" --addr "$BUILDKIT_ADDR" build --frontend dockerfile.v0 --local context=ctx --local dockerfile=ctx \
+        --output "type=docker,name=bottle-bench-$name-ctl:dev,dest=$work/ctl.tar" >/dev/null 2>"$work/ctl.log" || { cat "$work/ctl.log" >&2; exit 1; }; warm_d+=("$(ms "$t" "$(now)")")
     else
       t=$(now); DOCKER_BUILDKIT=1 "$cli" build -q -t "bottle-bench-$name-docker:dev" ctx >/dev/null; cold_d+=("$(ms "$t" "$(now)")")
       t=$(now); DOCKER_BUILDKIT=1 "$cli" build -q -t "bottle-bench-$name-docker:dev" ctx >/dev/null; warm_d+=("$(ms "$t" "$(now)")")
@@ -99,10 +105,14 @@ release_ctx() {
 }
 
 echo "== through the engine ($(docker version --format '{{.Server.Version}}'), bottle vs DOCKER_BUILDKIT=1 $cli build; medians of $RUNS)"
-bench launch launch_ctx
-bench release release_ctx
+bench launch launch_ctx agent.sh
+bench release release_ctx out/cross/fuzzy-linux_amd64
 if [[ -n $buildctl ]]; then
   echo "== on the standalone buildkitd at $BUILDKIT_ADDR (bottle vs buildctl; medians of $RUNS)"
-  BOTTLE_BENCH_BUILDKIT=$BUILDKIT_ADDR bench launch-bkd launch_ctx
-  BOTTLE_BENCH_BUILDKIT=$BUILDKIT_ADDR bench release-bkd release_ctx
+  echo "   (bottle also loads each image into the local engine)"
+  BOTTLE_BENCH_BUILDKIT=$BUILDKIT_ADDR bench launch-bkd launch_ctx agent.sh
+  BOTTLE_BENCH_BUILDKIT=$BUILDKIT_ADDR bench release-bkd release_ctx out/cross/fuzzy-linux_amd64
+  echo "   (no local engine: bottle keeps the archive only, as buildctl does)"
+  BOTTLE_BENCH_BUILDKIT=$BUILDKIT_ADDR BOTTLE_BENCH_NO_ENGINE=1 bench launch-bkd launch_ctx agent.sh
+  BOTTLE_BENCH_BUILDKIT=$BUILDKIT_ADDR BOTTLE_BENCH_NO_ENGINE=1 bench release-bkd release_ctx out/cross/fuzzy-linux_amd64
 fi
