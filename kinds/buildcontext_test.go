@@ -61,6 +61,24 @@ func tarFiles(t *testing.T, r io.Reader) []string {
 	return names
 }
 
+// writeContext makes a context folder holding files (each holding its own
+// name), with a .dockerignore of patterns unless they are nil.
+func writeContext(t *testing.T, patterns []string, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if patterns != nil {
+		os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(strings.Join(patterns, "\n")+"\n"), 0o644)
+	}
+	return dir
+}
+
 // TestBuildContextMatchesDocker: the files bottle keys an image.build on
 // are exactly those docker build sends, for patterns that re-include files
 // under excluded folders (where a per-file match and docker's walk differ).
@@ -89,17 +107,7 @@ func TestBuildContextMatchesDocker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for _, f := range contextTree {
-				p := filepath.Join(dir, filepath.FromSlash(f))
-				os.MkdirAll(filepath.Dir(p), 0o755)
-				if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.patterns != nil {
-				os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(strings.Join(tt.patterns, "\n")+"\n"), 0o644)
-			}
+			dir := writeContext(t, tt.patterns, contextTree...)
 			got, err := imageBuildKind{}.ImpliedInputs(dir, &ImageBuildSpec{}, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -328,15 +328,7 @@ func exitCode(msg string) int {
 // buildOnEngine builds through the engine's build endpoint with BuildKit,
 // serving the context, secrets, SSH and credentials over a session hijacked
 // from the engine's /session endpoint, as docker build does.
-func buildOnEngine(ctx context.Context, cli *client.Client, job *Job, s *ImageBuildSpec, bc *buildContext, entries []contextEntry) (string, error) {
-	in, err := newBuildInput(bc, entries, s.dockerfile())
-	if err != nil {
-		return "", err
-	}
-	atts, err := buildAttachables(s, job)
-	if err != nil {
-		return "", err
-	}
+func buildOnEngine(ctx context.Context, cli *client.Client, job *Job, s *ImageBuildSpec, in *buildInput, atts []session.Attachable) (string, error) {
 	sctx, stopSession := context.WithCancel(ctx)
 	defer stopSession()
 	sess, err := newSession(sctx, in, atts)
@@ -399,35 +391,24 @@ func buildOnEngine(ctx context.Context, cli *client.Client, job *Job, s *ImageBu
 	return id, nil
 }
 
-// readBuildKitStream reads the engine's answer to a BuildKit build: JSON
-// messages whose "moby.buildkit.trace" ones carry BuildKit's status as
-// protobuf, and whose "moby.image.id" one names the image. A failing build
-// still answers HTTP 200 and says so in the stream.
+// readBuildKitStream reads the engine's answer to a BuildKit build: its
+// "moby.buildkit.trace" messages carry BuildKit's status as protobuf, sent
+// on to ch, and its "moby.image.id" one names the image.
 func readBuildKitStream(body io.Reader, ch chan<- *bkclient.SolveStatus) (string, error) {
-	dec := json.NewDecoder(body)
 	id := ""
-	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); err == io.EOF {
-			return id, nil
-		} else if err != nil {
-			return "", fmt.Errorf("reading the build's output: %w", err)
-		}
-		if m.Error != nil {
-			return "", &BuildError{Msg: strings.TrimSpace(m.Error.Message), Code: m.Error.Code}
-		}
+	err := decodeBuildStream(body, func(m *jsonmessage.JSONMessage) {
 		if m.Aux == nil {
-			continue
+			return
 		}
 		switch m.ID {
 		case "moby.buildkit.trace":
 			var dt []byte
 			if err := json.Unmarshal(*m.Aux, &dt); err != nil {
-				continue
+				return
 			}
 			var resp controlapi.StatusResponse
 			if err := resp.UnmarshalVT(dt); err != nil {
-				continue
+				return
 			}
 			ch <- bkclient.NewSolveStatus(&resp)
 		case "moby.image.id":
@@ -436,7 +417,8 @@ func readBuildKitStream(body io.Reader, ch chan<- *bkclient.SolveStatus) (string
 				id = res.ID
 			}
 		}
-	}
+	})
+	return id, err
 }
 
 // buildStandalone builds on the buildkitd of settings.buildkit, which
@@ -444,15 +426,7 @@ func readBuildKitStream(body io.Reader, ch chan<- *bkclient.SolveStatus) (string
 // layout in one tar) written to archive whole or not at all. The image is
 // loaded into a local Docker engine when one answers; without one, the
 // archive is the result, and image.save and image.push take it.
-func buildStandalone(ctx context.Context, job *Job, s *ImageBuildSpec, bc *buildContext, entries []contextEntry, archive string) (string, error) {
-	in, err := newBuildInput(bc, entries, s.dockerfile())
-	if err != nil {
-		return "", err
-	}
-	atts, err := buildAttachables(s, job)
-	if err != nil {
-		return "", err
-	}
+func buildStandalone(ctx context.Context, job *Job, s *ImageBuildSpec, in *buildInput, atts []session.Attachable, archive string) (string, error) {
 	c, err := bkclient.New(ctx, job.Runtime.Buildkit)
 	if err != nil {
 		return "", fmt.Errorf("connecting to the BuildKit daemon at %s (settings.buildkit): %w", job.Runtime.Buildkit, err)
@@ -521,31 +495,19 @@ func isUnavailable(err error) bool {
 	return status.Code(err) == codes.Unavailable || strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such file or directory")
 }
 
+// archiveOnly is the log's note when a standalone build has no engine to
+// load into.
+const archiveOnly = "no local Docker engine answers (%s): the image is kept as an archive only, for image.save and image.push to take\n"
+
 // loadIfEngine loads the archive into the local Docker engine if one
 // answers, and otherwise says in the log that the archive is all there is.
 func loadIfEngine(ctx context.Context, job *Job, archive, id string) error {
 	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
-		fmt.Fprintf(job.Log, "no local Docker engine answers (%s): the image is kept as an archive only, for image.save and image.push to take\n", dockerHost())
+		fmt.Fprintf(job.Log, archiveOnly, dockerHost())
 		return nil
 	}
-	if _, err := cli.ImageInspect(ctx, id); err == nil {
-		fmt.Fprintf(job.Log, "the engine has %s already\n", id)
-		return nil
-	}
-	a, err := os.Open(archive)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	resp, err := cli.ImageLoad(ctx, a, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		return fmt.Errorf("loading the image into the engine at %s: %w", dockerHost(), err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	fmt.Fprintf(job.Log, "loaded %s into the engine at %s\n", id, dockerHost())
-	return nil
+	return loadArchive(ctx, cli, job.Log, archive, id)
 }
 
 // builderPlatform is a standalone builder's platform, asked once per

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,33 +36,12 @@ func TestBuildInputServesTheKeyedFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for _, f := range append(slices.Clone(contextTree), ".bottle/state", ".bottle/out/x.tar") {
-				p := filepath.Join(dir, filepath.FromSlash(f))
-				os.MkdirAll(filepath.Dir(p), 0o755)
-				if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if tt.patterns != nil {
-				os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(strings.Join(tt.patterns, "\n")+"\n"), 0o644)
-			}
+			dir := writeContext(t, tt.patterns, append(slices.Clone(contextTree), ".bottle/state", ".bottle/out/x.tar")...)
 			keyed, err := imageBuildKind{}.ImpliedInputs(dir, &ImageBuildSpec{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			bc, err := openBuildContext(dir, "Dockerfile", true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			entries, err := bc.entries()
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := newBuildInput(bc, entries, "Dockerfile")
-			if err != nil {
-				t.Fatal(err)
-			}
+			in := buildInputOf(t, dir, "Dockerfile", true)
 			sent := walkFS(t, in.mounts["context"])
 			if !slices.Equal(sent, keyed) {
 				t.Errorf("the session offers %q\nthe key has        %q", sent, keyed)
@@ -76,6 +54,24 @@ func TestBuildInputServesTheKeyedFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildInputOf is what a BuildKit build of the context dir is offered.
+func buildInputOf(t *testing.T, dir, dockerfile string, atRoot bool) *buildInput {
+	t.Helper()
+	bc, err := openBuildContext(dir, dockerfile, atRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := bc.entries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := newBuildInput(bc, entries, dockerfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 // walkFS lists the files (not folders) an fsutil FS offers, checking that
@@ -112,23 +108,8 @@ func walkFS(t *testing.T, f interface {
 // TestDockerfileElsewhere: a Dockerfile in a subfolder of the context is
 // offered from its own folder, by its base name.
 func TestDockerfileElsewhere(t *testing.T) {
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "build"), 0o755)
-	os.WriteFile(filepath.Join(dir, "build", "app.Dockerfile"), []byte("FROM scratch\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "build", "other.txt"), []byte("x"), 0o644)
-	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
-	bc, err := openBuildContext(dir, "build/app.Dockerfile", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := bc.entries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := newBuildInput(bc, entries, "build/app.Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := writeContext(t, nil, "build/app.Dockerfile", "build/other.txt", "a.txt")
+	in := buildInputOf(t, dir, "build/app.Dockerfile", false)
 	if in.dockerfile != "app.Dockerfile" {
 		t.Errorf("dockerfile = %q, want app.Dockerfile", in.dockerfile)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
+	"github.com/moby/buildkit/session"
 )
 
 func init() { register(imageBuildKind{}) }
@@ -281,8 +282,22 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 		return nil, fmt.Errorf("source_date_epoch: want seconds since 1970, got %q", e)
 	}
 	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
+	// What a BuildKit build is offered: the keyed files, the secrets, the
+	// SSH agent, registry credentials.
+	bkInput := func() (*buildInput, []session.Attachable, error) {
+		in, err := newBuildInput(bc, entries, s.dockerfile())
+		if err != nil {
+			return nil, nil, err
+		}
+		atts, err := buildAttachables(s, job)
+		return in, atts, err
+	}
 	if standalone(job.Runtime, s) {
-		id, err := buildStandalone(ctx, job, s, bc, entries, archive)
+		in, atts, err := bkInput()
+		if err != nil {
+			return nil, err
+		}
+		id, err := buildStandalone(ctx, job, s, in, atts, archive)
 		if err != nil {
 			return nil, err
 		}
@@ -294,7 +309,13 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	}
 	var id string
 	if why := engineBuildKit(ctx, cli, s); why == "" {
-		id, err = buildOnEngine(ctx, cli, job, s, bc, entries)
+		in, atts, err := bkInput()
+		if err != nil {
+			return nil, err
+		}
+		if id, err = buildOnEngine(ctx, cli, job, s, in, atts); err != nil {
+			return nil, err
+		}
 	} else {
 		if len(job.Secrets) > 0 || len(s.SSH) > 0 {
 			return nil, fmt.Errorf("%s, and secrets and ssh need BuildKit: the legacy builder would leave them in the image", why)
@@ -381,39 +402,46 @@ func argPointers(s *ImageBuildSpec) map[string]*string {
 func (imageBuildKind) Restore(ctx context.Context, job *Job, values map[string]string) error {
 	s := job.Spec.(*ImageBuildSpec)
 	id := values["image_id"]
-	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
-	if standalone(job.Runtime, s) {
-		// The archive is the image; an engine, if there is one, gets
-		// it too, as after a build.
-		if _, err := job.Runtime.Docker(ctx); err != nil {
-			return loadIfEngine(ctx, job, archive, id)
-		}
-	}
 	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
+		if standalone(job.Runtime, s) {
+			// Built on a standalone builder: the archive is the image.
+			fmt.Fprintf(job.Log, archiveOnly, dockerHost())
+			return nil
+		}
 		return err
 	}
-	if _, err := cli.ImageInspect(ctx, id); err == nil {
-		fmt.Fprintf(job.Log, "the engine has %s already\n", id)
-	} else {
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		resp, err := cli.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
-		if err != nil {
-			return fmt.Errorf("loading the image: %w", err)
-		}
-		io.Copy(job.Log, resp.Body)
-		resp.Body.Close()
-		fmt.Fprintf(job.Log, "loaded %s from the cache\n", id)
+	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
+	if err := loadArchive(ctx, cli, job.Log, archive, id); err != nil {
+		return err
 	}
 	for _, t := range s.Tags {
 		if err := cli.ImageTag(ctx, id, t); err != nil {
 			return fmt.Errorf("tagging %s as %s: %w", id, t, err)
 		}
 	}
+	return nil
+}
+
+// loadArchive loads the image archive into the engine unless it has the
+// image id already.
+func loadArchive(ctx context.Context, cli *client.Client, log io.Writer, archive, id string) error {
+	if _, err := cli.ImageInspect(ctx, id); err == nil {
+		fmt.Fprintf(log, "the engine has %s already\n", id)
+		return nil
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	resp, err := cli.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return fmt.Errorf("loading the image into the engine at %s: %w", dockerHost(), err)
+	}
+	io.Copy(log, resp.Body)
+	resp.Body.Close()
+	fmt.Fprintf(log, "loaded %s into the engine at %s\n", id, dockerHost())
 	return nil
 }
 
@@ -460,18 +488,10 @@ func (e *BuildError) Error() string {
 }
 
 // readBuildStream copies the build's text to log and returns the image ID
-// from the Aux message. A failing RUN answers HTTP 200 and reports its error
-// in the stream.
+// from the Aux message.
 func readBuildStream(body io.Reader, log io.Writer) (string, error) {
-	dec := json.NewDecoder(body)
 	id := ""
-	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); err == io.EOF {
-			return id, nil
-		} else if err != nil {
-			return "", fmt.Errorf("reading the build's output: %w", err)
-		}
+	err := decodeBuildStream(body, func(m *jsonmessage.JSONMessage) {
 		if m.Stream != "" {
 			io.WriteString(log, m.Stream)
 		}
@@ -480,13 +500,32 @@ func readBuildStream(body io.Reader, log io.Writer) (string, error) {
 		}
 		if m.Error != nil {
 			fmt.Fprintln(log, m.Error.Message)
-			return "", &BuildError{Msg: strings.TrimSpace(m.Error.Message), Code: m.Error.Code}
 		}
 		if m.Aux != nil {
 			var res build.Result
 			if json.Unmarshal(*m.Aux, &res) == nil && res.ID != "" {
 				id = res.ID
 			}
+		}
+	})
+	return id, err
+}
+
+// decodeBuildStream hands each JSON message of the engine's answer to a
+// build to fn, and returns the error a message reports: a failing build
+// still answers HTTP 200 and says so in the stream.
+func decodeBuildStream(body io.Reader, fn func(*jsonmessage.JSONMessage)) error {
+	dec := json.NewDecoder(body)
+	for {
+		var m jsonmessage.JSONMessage
+		if err := dec.Decode(&m); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("reading the build's output: %w", err)
+		}
+		fn(&m)
+		if m.Error != nil {
+			return &BuildError{Msg: strings.TrimSpace(m.Error.Message), Code: m.Error.Code}
 		}
 	}
 }
