@@ -51,11 +51,12 @@ type Outside interface {
 	// (plan and apply --refresh).
 	EffectExists(kind, key string, values map[string]string) (bool, error)
 	// Platform reports the OS and architecture ("linux/arm64") of the
-	// engine that runs steps of kind, for a kind whose results depend on
-	// it (steps.PlatformKeyed): the Docker engine's for image.build. It is
-	// asked for each such step, so it keeps the engine's answer for the
-	// run; it only reads.
-	Platform(kind string) (string, error)
+	// engine that runs a step of kind with spec, for a kind whose results
+	// depend on it (steps.PlatformKeyed): for image.build, the Docker
+	// engine's or settings.buildkit's builder's, as the spec's builder
+	// says. It is asked for each such step, so it keeps each engine's
+	// answer for the run; it only reads.
+	Platform(kind string, spec any) (string, error)
 }
 
 // The platform line of a key when the engine could not say (an error of
@@ -466,7 +467,7 @@ func (pl *Planner) platform(n *Node) string {
 	if pl.Outside == nil {
 		return PlatformNotAsked
 	}
-	p, err := pl.Outside.Platform(n.Kind.Name())
+	p, err := pl.Outside.Platform(n.Kind.Name(), n.StaticSpec)
 	if err != nil || p == "" {
 		// Not a plan error: planning works without an engine, and apply
 		// says clearly that it cannot reach one.

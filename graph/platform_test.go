@@ -24,7 +24,7 @@ func (e *engine) EffectExists(kind, key string, values map[string]string) (bool,
 	return true, nil
 }
 
-func (e *engine) Platform(kind string) (string, error) {
+func (e *engine) Platform(kind string, spec any) (string, error) {
 	e.asked = append(e.asked, "platform of "+kind)
 	return e.platform, e.err
 }

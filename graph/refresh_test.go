@@ -74,7 +74,7 @@ func (g *gone) EffectExists(kind, key string, values map[string]string) (bool, e
 	return false, nil
 }
 
-func (g *gone) Platform(kind string) (string, error) {
+func (g *gone) Platform(kind string, spec any) (string, error) {
 	g.asked = append(g.asked, "platform of "+kind)
 	return "linux/amd64", nil
 }

@@ -518,9 +518,9 @@ type builderPlatform struct {
 	err      error
 }
 
-// BuilderPlatform is the platform an image.build that names none builds
-// for: the first platform of settings.buildkit's builder, else the Docker
-// engine's. It only reads.
+// BuilderPlatform is the platform a BuildKit image.build that names none
+// builds for: the first platform of settings.buildkit's builder, else the
+// Docker engine's. It only reads.
 func (rt *Runtime) BuilderPlatform(ctx context.Context) (string, error) {
 	if rt.Buildkit == "" {
 		return rt.EnginePlatform(ctx)

@@ -74,7 +74,7 @@ func TestEnginePlatform(t *testing.T) {
 	t.Setenv("DOCKER_HOST", host)
 	rt := &Runtime{}
 	for i := 0; i < 3; i++ {
-		p, err := imageBuildKind{}.Platform(context.Background(), rt)
+		p, err := imageBuildKind{}.Platform(context.Background(), rt, &ImageBuildSpec{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,4 +115,21 @@ func TestEnginePlatformErrors(t *testing.T) {
 			t.Errorf("err = %v, want did not say its OS and architecture", err)
 		}
 	})
+}
+
+// TestPlatformFollowsTheBuilder: with settings.buildkit, a BuildKit step's
+// platform is the standalone builder's (here unreachable: an error naming
+// it), and a builder = "legacy" step's is still the engine's.
+func TestPlatformFollowsTheBuilder(t *testing.T) {
+	_, host := startFakeEngine(t, map[string]string{"OSType": "linux", "Architecture": "x86_64"})
+	t.Setenv("DOCKER_HOST", host)
+	rt := &Runtime{Buildkit: "unix://" + filepath.Join(t.TempDir(), "none.sock")}
+	p, err := imageBuildKind{}.Platform(context.Background(), rt, &ImageBuildSpec{Builder: BuilderLegacy})
+	if err != nil || p != "linux/amd64" {
+		t.Errorf("legacy step: platform %q, %v; want the engine's linux/amd64", p, err)
+	}
+	_, err = imageBuildKind{}.Platform(context.Background(), rt, &ImageBuildSpec{})
+	if err == nil || !strings.Contains(err.Error(), "settings.buildkit") {
+		t.Errorf("BuildKit step: err = %v, want one naming settings.buildkit", err)
+	}
 }

@@ -129,7 +129,10 @@ func (imageBuildKind) EnginePlatform(spec any) bool {
 
 // Platform asks the builder (settings.buildkit's, else the Docker engine)
 // its platform, for the key of a build that names none.
-func (imageBuildKind) Platform(ctx context.Context, rt *Runtime) (string, error) {
+func (imageBuildKind) Platform(ctx context.Context, rt *Runtime, spec any) (string, error) {
+	if s, ok := spec.(*ImageBuildSpec); ok && !standalone(rt, s) {
+		return rt.EnginePlatform(ctx)
+	}
 	return rt.BuilderPlatform(ctx)
 }
 

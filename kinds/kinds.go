@@ -38,11 +38,12 @@ type Prober interface {
 
 // A PlatformProber is a steps.PlatformKeyed kind that asks its engine for
 // the platform it builds for when the spec names none (image.build: the
-// Docker engine's). Planning reaches it through cmd/bottle's Outside. It
-// only reads.
+// Docker engine's, or the standalone builder's). Planning reaches it
+// through cmd/bottle's Outside. It only reads.
 type PlatformProber interface {
-	// Platform returns the engine's OS/architecture, as "linux/amd64".
-	Platform(ctx context.Context, rt *Runtime) (string, error)
+	// Platform returns the OS/architecture of the engine that runs a
+	// step with spec, as "linux/amd64".
+	Platform(ctx context.Context, rt *Runtime, spec any) (string, error)
 }
 
 // A Restorer is a kind whose effect can be recreated from its cached

@@ -140,12 +140,12 @@ func (o *outside) EffectExists(kind, key string, values map[string]string) (bool
 	return p.Exists(o.ctx, o.rt, key, values)
 }
 
-func (o *outside) Platform(kind string) (string, error) {
+func (o *outside) Platform(kind string, spec any) (string, error) {
 	p, ok := kinds.Get(kind).(kinds.PlatformProber)
 	if !ok {
 		return "", fmt.Errorf("kind %s cannot say its engine's platform", kind)
 	}
-	return p.Platform(o.ctx, o.rt)
+	return p.Platform(o.ctx, o.rt, spec)
 }
 
 // saveIndex keeps the hashes computed while planning; it writes only under
