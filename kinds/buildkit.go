@@ -128,7 +128,7 @@ func buildAttachables(s *ImageBuildSpec, job *Job) ([]session.Attachable, error)
 	out := []session.Attachable{
 		secretsprovider.FromMap(values),
 		authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-			AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(nopWriter{})),
+			AuthConfigProvider: authprovider.LoadAuthConfig(dockerconfig.LoadDefaultConfigFile(io.Discard)),
 		}),
 	}
 	if len(s.SSH) > 0 {
@@ -159,10 +159,6 @@ func lookupEnv(env []string, name string) (string, bool) {
 	}
 	return "", false
 }
-
-type nopWriter struct{}
-
-func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // newSession is a BuildKit session offering in and the attachables, for a
 // build through the engine's build endpoint (a standalone builder makes its
@@ -232,7 +228,7 @@ const tailLines = 10
 
 // startProgress starts writing statuses sent on p.ch to log; wait returns
 // once the channel is closed and everything is written.
-func startProgress(ctx context.Context, log interface{ Write([]byte) (int, error) }) *progress {
+func startProgress(ctx context.Context, log io.Writer) *progress {
 	p := &progress{
 		ch:       make(chan *bkclient.SolveStatus, 16),
 		done:     make(chan struct{}),
@@ -343,6 +339,7 @@ func buildOnEngine(ctx context.Context, cli *client.Client, job *Job, s *ImageBu
 	}()
 	defer func() {
 		sess.Close()
+		stopSession() // a dial still in progress gives up too
 		<-sessDone
 	}()
 	buildID := identity.NewID()
