@@ -180,10 +180,17 @@ func CheckPath(p string) error {
 	case strings.HasPrefix(p, "/"):
 		return fmt.Errorf("%q is absolute: give a path relative to the workspace", p)
 	}
-	for _, el := range strings.Split(p, "/") {
+	// Element by element without splitting: a plan checks every input
+	// path, and a slice for each cost a 5,000-step no-op plan 10 ms.
+	for rest := p; ; {
+		el, after, more := strings.Cut(rest, "/")
 		if el == ".." {
 			return fmt.Errorf("%q leaves the workspace: give a path relative to the workspace, without ..", p)
 		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 	if path.Clean(p) == "." {
 		return fmt.Errorf("%q names the workspace itself: give a path inside it", p)
