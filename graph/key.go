@@ -219,11 +219,15 @@ func fieldLines(raw any, vars map[string]string) ([]string, error) {
 		if fv.IsZero() {
 			continue
 		}
-		b, err := json.Marshal(fv.Interface())
-		if err != nil {
-			return nil, fmt.Errorf("encoding field %s: %w", name, err)
+		val, ok := plainJSON(fv)
+		if !ok {
+			b, err := json.Marshal(fv.Interface())
+			if err != nil {
+				return nil, fmt.Errorf("encoding field %s: %w", name, err)
+			}
+			val = string(b)
 		}
-		fs = append(fs, field{name, string(b)})
+		fs = append(fs, field{name, val})
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].name < fs[j].name })
 	lines := make([]string, len(fs))
@@ -231,6 +235,60 @@ func fieldLines(raw any, vars map[string]string) ([]string, error) {
 		lines[i] = "field " + f.name + " " + f.val
 	}
 	return lines, nil
+}
+
+// plainJSON is json.Marshal's text for a string or a list of strings
+// whose bytes need no escaping (printable ASCII but for the quote, the
+// backslash and <, >, &, which json.Marshal escapes), made without
+// reflection's encoder: most fields of most steps are such. ok is false
+// for anything else, which json.Marshal encodes.
+func plainJSON(v reflect.Value) (string, bool) {
+	// Only the plain types: a named one may have its own MarshalJSON.
+	switch v.Type() {
+	case stringType:
+		s := v.String()
+		if !plainString(s) {
+			return "", false
+		}
+		return `"` + s + `"`, true
+	case stringsType:
+		n := 2
+		for i := 0; i < v.Len(); i++ {
+			s := v.Index(i).String()
+			if !plainString(s) {
+				return "", false
+			}
+			n += len(s) + 3
+		}
+		b := make([]byte, 0, n)
+		b = append(b, '[')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, v.Index(i).String()...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+		return string(b), true
+	}
+	return "", false
+}
+
+var (
+	stringType  = reflect.TypeFor[string]()
+	stringsType = reflect.TypeFor[[]string]()
+)
+
+// plainString reports whether json.Marshal writes s as is between quotes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func quote(p string) string {

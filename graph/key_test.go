@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -391,5 +392,34 @@ func TestPassEnvAndEnvironmentKeyLines(t *testing.T) {
 	}
 	if got := Summarize(want); got != "environment CGO_ENABLED changed" {
 		t.Errorf("summary %q", got)
+	}
+}
+
+// TestPlainJSONIsJSONMarshal: the fast path of field lines writes exactly
+// what json.Marshal does, or declines: a key must not change with it.
+func TestPlainJSONIsJSONMarshal(t *testing.T) {
+	type named string
+	strs := []string{"", "a", "src/**/*.go", "go build -o bin/app ./cmd/app", "say \"hi\"", `C:\path`, "<b>", "a<b", "a>b", "a&b", "tab\there",
+		"line\nbreak", "ünïcode", "\u2028", "\x7f", "\xff", "${step.x.y}", "\x00env.HOME\x00", " spaced "}
+	var values []any
+	for _, s := range strs {
+		values = append(values, s, []string{s}, []string{s, "x"}, named(s))
+	}
+	values = append(values, []string{}, []named{"a"}, 3, true, map[string]string{"a": "b"})
+	for _, v := range values {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := plainJSON(reflect.ValueOf(v))
+		if ok && got != string(want) {
+			t.Errorf("plainJSON(%#v) = %s, json.Marshal says %s", v, got, want)
+		}
+		if _, isNamed := v.(named); isNamed && ok {
+			t.Errorf("plainJSON took the named type %T", v)
+		}
+	}
+	if got, ok := plainJSON(reflect.ValueOf([]string{"a", "b/c"})); !ok || got != `["a","b/c"]` {
+		t.Errorf("plain list: %q, %v", got, ok)
 	}
 }
