@@ -343,20 +343,10 @@ func buildOnEngine(ctx context.Context, cli *client.Client, job *Job, s *ImageBu
 		<-sessDone
 	}()
 	buildID := identity.NewID()
-	resp, err := cli.ImageBuild(ctx, nil, build.ImageBuildOptions{
-		Tags:          s.Tags,
-		Dockerfile:    in.dockerfile,
-		BuildArgs:     argPointers(s),
-		Target:        s.Target,
-		Platform:      s.Platform,
-		Labels:        s.Labels,
-		Remove:        true,
-		ForceRemove:   true,
-		Version:       build.BuilderBuildKit,
-		SessionID:     sess.ID(),
-		RemoteContext: "client-session",
-		BuildID:       buildID,
-	})
+	opts := engineBuildOptions(s, in.dockerfile)
+	opts.Version = build.BuilderBuildKit
+	opts.SessionID, opts.RemoteContext, opts.BuildID = sess.ID(), "client-session", buildID
+	resp, err := cli.ImageBuild(ctx, nil, opts)
 	if err != nil {
 		return "", fmt.Errorf("building: %w", err)
 	}

@@ -233,13 +233,7 @@ func TestImageBuildCheck(t *testing.T) {
 		{ImageBuildSpec{Builder: "legacy", SSH: []string{"default"}}, "the legacy builder cannot forward an SSH agent"},
 	}
 	for _, tt := range tests {
-		err := tt.spec.Check()
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%+v: %v", tt.spec, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%+v: err = %v, want %q", tt.spec, err, tt.want)
-		}
+		wantCheck(t, tt.spec, tt.spec.Check(), tt.want)
 	}
 }
 
@@ -256,12 +250,17 @@ func TestImageSaveCheck(t *testing.T) {
 		{ImageSaveSpec{From: "../x.tar"}, "from:"},
 	}
 	for _, tt := range tests {
-		err := tt.spec.Check()
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%+v: %v", tt.spec, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%+v: err = %v, want %q", tt.spec, err, tt.want)
-		}
+		wantCheck(t, tt.spec, tt.spec.Check(), tt.want)
+	}
+}
+
+// wantCheck fails unless err is nil for want "" or holds want.
+func wantCheck(t *testing.T, spec any, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%+v: %v", spec, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("%+v: err = %v, want %q", spec, err, want)
 	}
 }

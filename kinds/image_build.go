@@ -363,17 +363,9 @@ func buildLegacy(ctx context.Context, cli *client.Client, job *Job, s *ImageBuil
 	tar, tw := io.Pipe()
 	go func() { tw.CloseWithError(bc.writeTar(tw, entries)) }()
 	defer tar.Close()
-	resp, err := cli.ImageBuild(ctx, tar, build.ImageBuildOptions{
-		Tags:        s.Tags,
-		Dockerfile:  s.dockerfile(),
-		BuildArgs:   argPointers(s),
-		Target:      s.Target,
-		Platform:    s.Platform,
-		Labels:      s.Labels,
-		Remove:      true,
-		ForceRemove: true,
-		Version:     build.BuilderV1,
-	})
+	opts := engineBuildOptions(s, s.dockerfile())
+	opts.Version = build.BuilderV1
+	resp, err := cli.ImageBuild(ctx, tar, opts)
 	if err != nil {
 		return "", fmt.Errorf("building: %w", err)
 	}
@@ -390,6 +382,21 @@ func buildLegacy(ctx context.Context, cli *client.Client, job *Job, s *ImageBuil
 		id = insp.ID
 	}
 	return id, nil
+}
+
+// engineBuildOptions are the engine's build options for s, whichever
+// builder: the Dockerfile is dockerfile, as the builder finds it.
+func engineBuildOptions(s *ImageBuildSpec, dockerfile string) build.ImageBuildOptions {
+	return build.ImageBuildOptions{
+		Tags:        s.Tags,
+		Dockerfile:  dockerfile,
+		BuildArgs:   argPointers(s),
+		Target:      s.Target,
+		Platform:    s.Platform,
+		Labels:      s.Labels,
+		Remove:      true,
+		ForceRemove: true,
+	}
 }
 
 func argPointers(s *ImageBuildSpec) map[string]*string {
