@@ -319,6 +319,8 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 		if id, err = buildOnEngine(ctx, cli, job, s, in, atts); err != nil {
 			return nil, err
 		}
+	} else if s.Builder == "buildkit" {
+		return nil, fmt.Errorf(`builder = "buildkit", but %s: drop the field to build with the legacy builder`, why)
 	} else {
 		if len(job.Secrets) > 0 || len(s.SSH) > 0 {
 			return nil, fmt.Errorf("%s, and secrets and ssh need BuildKit: the legacy builder would leave them in the image", why)
