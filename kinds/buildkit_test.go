@@ -231,6 +231,16 @@ func TestImageBuildCheck(t *testing.T) {
 		{ImageBuildSpec{SSH: []string{""}}, `ssh: "" is not an SSH agent id`},
 		{ImageBuildSpec{SSH: []string{"a b"}}, `ssh: "a b" is not an SSH agent id`},
 		{ImageBuildSpec{Builder: "legacy", SSH: []string{"default"}}, "the legacy builder cannot forward an SSH agent"},
+		// source_date_epoch: seconds since 1970, or a reference whose
+		// value planning fills in.
+		{ImageBuildSpec{SourceDateEpoch: "0"}, ""},
+		{ImageBuildSpec{SourceDateEpoch: "1700000000"}, ""},
+		{ImageBuildSpec{SourceDateEpoch: "${var.settings.source_date_epoch}"}, ""},
+		{ImageBuildSpec{SourceDateEpoch: "${env.SOURCE_DATE_EPOCH}"}, ""},
+		{ImageBuildSpec{SourceDateEpoch: "git"}, `source_date_epoch: want seconds since 1970, got "git" (settings.source_date_epoch = "git" takes the last commit's time)`},
+		{ImageBuildSpec{SourceDateEpoch: "-1"}, `source_date_epoch: want seconds since 1970, got "-1"`},
+		{ImageBuildSpec{SourceDateEpoch: "17.5"}, `source_date_epoch: want seconds since 1970, got "17.5"`},
+		{ImageBuildSpec{SourceDateEpoch: "2023-11-14"}, `source_date_epoch: want seconds since 1970, got "2023-11-14"`},
 	}
 	for _, tt := range tests {
 		wantCheck(t, tt.spec, tt.spec.Check(), tt.want)

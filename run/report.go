@@ -158,6 +158,19 @@ type Summary struct {
 	Interrupted                         bool
 }
 
+// Outcome is how the run ended, in one word: "interrupted", "failed" or
+// "complete" (what apply's last line, the summary event and the report
+// page say).
+func (s *Summary) Outcome() string {
+	switch {
+	case s.Interrupted:
+		return "interrupted"
+	case s.Failed > 0:
+		return "failed"
+	}
+	return "complete"
+}
+
 // Failure is one step that did not succeed.
 type Failure struct {
 	Step    string

@@ -76,3 +76,20 @@ func TestTee(t *testing.T) {
 		t.Error("a tee of reporters that take no log lines is a LogReporter")
 	}
 }
+
+func TestSummaryOutcome(t *testing.T) {
+	tests := []struct {
+		sum  Summary
+		want string
+	}{
+		{Summary{Ran: 3}, "complete"},
+		{Summary{Ran: 2, Failed: 1}, "failed"},
+		{Summary{Failed: 1, Interrupted: true}, "interrupted"},
+		{Summary{Interrupted: true}, "interrupted"},
+	}
+	for _, tt := range tests {
+		if got := tt.sum.Outcome(); got != tt.want {
+			t.Errorf("%+v: Outcome() = %q, want %q", tt.sum, got, tt.want)
+		}
+	}
+}

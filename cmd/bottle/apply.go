@@ -273,14 +273,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	for _, f := range sum.Failures {
 		a.printFailure(f)
 	}
-	verb := "Apply complete"
-	switch {
-	case sum.Interrupted:
-		verb = "Apply interrupted"
-	case sum.Failed > 0:
-		verb = "Apply failed"
-	}
-	fmt.Fprintf(a.stderr, "%s in %s: %s\n", verb, round(time.Since(start)), summaryLine(sum))
+	fmt.Fprintf(a.stderr, "Apply %s in %s: %s\n", sum.Outcome(), round(time.Since(start)), summaryLine(sum))
 	if report != nil {
 		a.writeReport(report, o.report, sum, root)
 	}

@@ -209,10 +209,10 @@ func (e *events) end(ctx context.Context, err error) error {
 		s.Downloaded, s.Uploads, s.Uploaded, s.RemoteFailures = sum.Downloaded, sum.Uploads, sum.Uploaded, sum.RemoteFailures
 	}
 	switch {
-	case interrupted || sum != nil && sum.Interrupted:
+	case interrupted:
 		s.Status = "interrupted"
-	case sum != nil && sum.Failed > 0:
-		s.Status = "failed"
+	case sum != nil && sum.Outcome() != "complete":
+		s.Status = sum.Outcome()
 	case err != nil:
 		s.Status = "error"
 	}

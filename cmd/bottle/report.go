@@ -185,13 +185,7 @@ func criticalPath(order []string, steps map[string]*reportStep) ([]string, time.
 func (h *htmlReport) page(sum *run.Summary, root, dir string, end time.Time) *reportPage {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	outcome := "complete"
-	switch {
-	case sum.Interrupted:
-		outcome = "interrupted"
-	case sum.Failed > 0:
-		outcome = "failed"
-	}
+	outcome := sum.Outcome()
 	wall := end.Sub(h.start)
 	p := &reportPage{
 		Title:   "bottle apply " + outcome,
