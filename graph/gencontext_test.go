@@ -45,15 +45,7 @@ func TestGeneratedContextIsANeed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tree := map[string]string{"bottle.toml": genConfig(tt.genOutputs, tt.buildFields), "gen.sh": "true\n"}
-			for p, c := range tt.tree {
-				tree[p] = c
-			}
-			root := writeTree(t, tree)
-			pl, err := newPlanner(t, LoadOptions{Root: root, Getenv: mapEnv(nil), Kinds: kinds.Descriptions()}, noCache{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			root, pl := genPlanner(t, genConfig(tt.genOutputs, tt.buildFields), tt.tree)
 			decided := func() (*StepPlan, []string) {
 				t.Helper()
 				p, err := pl.Plan(nil)
@@ -134,19 +126,27 @@ func TestMissingContextIsAFieldError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tree := map[string]string{"bottle.toml": tt.config, "gen.sh": "true\n"}
-			for p, c := range tt.tree {
-				tree[p] = c
-			}
-			root := writeTree(t, tree)
-			pl, err := newPlanner(t, LoadOptions{Root: root, Getenv: mapEnv(nil), Kinds: kinds.Descriptions()}, noCache{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = pl.Plan([]string{"build"})
+			_, pl := genPlanner(t, tt.config, tt.tree)
+			_, err := pl.Plan([]string{"build"})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("plan error %v\nwant one holding %q", err, tt.want)
 			}
 		})
 	}
+}
+
+// genPlanner writes a workspace of config, gen.sh and tree, and plans it
+// with the real kinds and no cache.
+func genPlanner(t *testing.T, config string, tree map[string]string) (string, *Planner) {
+	t.Helper()
+	all := map[string]string{"bottle.toml": config, "gen.sh": "true\n"}
+	for p, c := range tree {
+		all[p] = c
+	}
+	root := writeTree(t, all)
+	pl, err := newPlanner(t, LoadOptions{Root: root, Getenv: mapEnv(nil), Kinds: kinds.Descriptions()}, noCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, pl
 }
