@@ -212,10 +212,18 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 	if err != nil {
 		return nil, &hashError{err}
 	}
-	// all is sorted (a step's sources are), so a source is found by binary
-	// search: cheaper than a map of 100,000 paths.
-	entryOf := func(p string) files.Entry {
-		i := sort.SearchStrings(all, p)
+	// all is sorted, and a step's sources mostly are: a source is found at
+	// the position after the last one, or by binary search after it, or
+	// else in all of it. Cheaper than a map of 100,000 paths.
+	entryOf := func(p string, next *int) files.Entry {
+		i := *next
+		if i >= len(all) || all[i] != p {
+			i += sort.SearchStrings(all[i:], p)
+			if i >= len(all) || all[i] != p {
+				i = sort.SearchStrings(all, p)
+			}
+		}
+		*next = i + 1
 		return entries[i]
 	}
 	p.tools, err = pl.hashTools(order)
@@ -236,9 +244,17 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		return dp.ResultDigest, true
 	}
 	decideOne := func(n *Node) (*StepPlan, error) {
-		sources := make([]files.Entry, len(n.Sources))
-		for i, s := range n.Sources {
-			sources[i] = entryOf(s)
+		var sources []files.Entry
+		if i, ok := span(all, n.Sources); ok {
+			sources = entries[i : i+len(n.Sources) : i+len(n.Sources)] // read only
+		} else {
+			sources = make([]files.Entry, len(n.Sources))
+			next := 0
+			for i, s := range n.Sources {
+				sources[i] = entryOf(s, &next)
+			}
+		}
+		for i := range sources {
 			if sources[i].Link != "" {
 				if err := pl.checkLinkInput(n, sources[i]); err != nil {
 					return nil, err
@@ -259,6 +275,24 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		p.byName[n.Name] = sp
 	}
 	return p, nil
+}
+
+// span reports where part lies in all as one contiguous run: a step whose
+// inputs are one folder's files, or the only step with inputs.
+func span(all, part []string) (int, bool) {
+	if len(part) == 0 {
+		return 0, true
+	}
+	i := sort.SearchStrings(all, part[0])
+	if i+len(part) > len(all) {
+		return 0, false
+	}
+	for k, p := range part {
+		if all[i+k] != p {
+			return 0, false
+		}
+	}
+	return i, true
 }
 
 // decideByLevel decides the steps of order a level at a time, up to

@@ -241,8 +241,24 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 		return errors.Join(errs...)
 	}
 	n.Sources, n.Produced = n.Sources[:0], n.Produced[:0]
+	n.Sources = slices.Grow(n.Sources, len(exp.Files)+len(exp.Virtual))
+	// Paths come sorted, so runs of them share a folder: remember what the
+	// last folder's chain answered, and look up only the path itself.
+	lastDir, lastDirProd, haveDir := "", (*Node)(nil), false
 	add := func(p string) error {
-		prod := producerOf(p, producers)
+		var prod *Node
+		dir, hasDir := "", false
+		if i := strings.LastIndexByte(p, '/'); i >= 0 {
+			dir, hasDir = p[:i], true
+		}
+		if n, ok := producers[p]; ok {
+			prod = n
+		} else if hasDir {
+			if !haveDir || dir != lastDir {
+				lastDir, lastDirProd, haveDir = dir, producerOf(dir, producers), true
+			}
+			prod = lastDirProd
+		}
 		switch {
 		case prod == nil:
 			n.Sources = append(n.Sources, p)

@@ -368,6 +368,19 @@ func walk(root, dir string, excluded func(string) bool, keep func(string) bool, 
 	if firstEr != nil {
 		return out, firstEr
 	}
+	var count func(d *dirNode) int
+	count = func(d *dirNode) int {
+		n := 0
+		for _, it := range d.items {
+			if it.child != nil {
+				n += count(it.child)
+			} else {
+				n++
+			}
+		}
+		return n
+	}
+	out = slices.Grow(out, count(top))
 	var flatten func(d *dirNode)
 	flatten = func(d *dirNode) {
 		for _, it := range d.items {

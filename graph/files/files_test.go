@@ -625,3 +625,35 @@ func TestExpandKnown(t *testing.T) {
 		t.Errorf("without known: %+v", plain)
 	}
 }
+
+// TestFindNear asks a loaded index for held and missing paths in several
+// orders, with one hint carried across, as a hashing worker does: the hint
+// may only make look-ups cheaper, never change their answers.
+func TestFindNear(t *testing.T) {
+	_, ixPath, _ := saved(t, 30)
+	ix, _ := OpenIndex(ixPath)
+	var held []string
+	ix.each(nil, func(p string, _ *record) { held = append(held, p) })
+	missing := []string{"", "a", "d0", "d0/f000x", "d1/f000", "d2/f0", "e", "link0", "zz"}
+	asked := slices.Concat(held, missing)
+	sorted := slices.Sorted(slices.Values(asked))
+	reversed := slices.Clone(sorted)
+	slices.Reverse(reversed)
+	every3 := []string{}
+	for i := 0; i < len(sorted); i += 3 {
+		every3 = append(every3, sorted[i])
+	}
+	for name, order := range map[string][]string{"sorted": sorted, "reversed": reversed, "every third": every3, "held then missing": asked} {
+		hint := 0
+		for _, p := range order {
+			want, wantOK := ix.find(p)
+			got, ok := ix.findNear(p, &hint)
+			if ok != wantOK || got.digest != want.digest || got.link != want.link {
+				t.Errorf("%s: findNear(%q) = %v, %v; find says %v, %v", name, p, got.digest, ok, want.digest, wantOK)
+			}
+			if ok != slices.Contains(held, p) {
+				t.Errorf("%s: findNear(%q) found = %v", name, p, ok)
+			}
+		}
+	}
+}

@@ -37,6 +37,7 @@ type hasher struct {
 	dir    string // workspace-relative name of folder
 	folder folder
 	now    int64 // clock read before the current batch of lstats
+	near   int   // the index position after the last record found (Index.findNear)
 }
 
 func newHasher(root string) *hasher { return &hasher{root: root} }
@@ -140,7 +141,7 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 		mode |= fs.ModeSymlink
 	}
 	e := Entry{Path: p, Size: st.size, Mode: mode}
-	if r, ok := ix.get(p); ok && r.st == st && r.trusted() {
+	if r, ok := ix.getNear(p, &h.near); ok && r.st == st && r.trusted() {
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
 	}

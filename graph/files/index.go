@@ -167,7 +167,36 @@ func (ix *Index) baseRec(i int) []byte { return ix.base[i*recSize : (i+1)*recSiz
 
 // find returns the loaded record of p.
 func (ix *Index) find(p string) (record, bool) {
+	return ix.findNear(p, nil)
+}
+
+// findNear is find for a caller that asks in path order: *hint is the
+// position after the last record found, tried first (sorted paths mostly
+// ask for the next record, or one a few further), before a binary search.
+// hint may be nil.
+func (ix *Index) findNear(p string, hint *int) (record, bool) {
+	if hint != nil {
+		for i, end := *hint, min(*hint+4, ix.n); i < end; i++ {
+			c := strings.Compare(ix.str(ix.baseRec(i), offPath), p)
+			if c == 0 {
+				*hint = i + 1
+				return ix.decode(ix.baseRec(i)), true
+			}
+			if c > 0 {
+				if i > *hint {
+					return record{}, false // between two neighbours: not held
+				}
+				break
+			}
+		}
+	}
 	i, found := search(ix.n, func(i int) int { return strings.Compare(ix.str(ix.baseRec(i), offPath), p) })
+	if hint != nil {
+		*hint = i
+		if found {
+			*hint = i + 1
+		}
+	}
 	if !found {
 		return record{}, false
 	}
@@ -205,7 +234,10 @@ func (ix *Index) decode(r []byte) record {
 }
 
 // get returns the current record of p. The caller holds ix.mu.
-func (ix *Index) get(p string) (record, bool) {
+func (ix *Index) get(p string) (record, bool) { return ix.getNear(p, nil) }
+
+// getNear is get with findNear's hint.
+func (ix *Index) getNear(p string, hint *int) (record, bool) {
 	if len(ix.over) > 0 {
 		if r := ix.over[p]; r != nil {
 			return *r, true
@@ -214,7 +246,7 @@ func (ix *Index) get(p string) (record, bool) {
 	if len(ix.gone) > 0 && ix.gone[p] {
 		return record{}, false
 	}
-	return ix.find(p)
+	return ix.findNear(p, hint)
 }
 
 // Has reports whether the index holds a record of p: p was a regular file
