@@ -657,3 +657,50 @@ func TestFindNear(t *testing.T) {
 		}
 	}
 }
+
+// TestFewOrManyInFolder looks at a folder's files both ways the hasher
+// does (by path from the root when a folder holds few of the paths asked
+// for, from the opened folder when it holds many) and checks that they
+// see the same changes: an edit, a folder swapped for a file, a folder
+// swapped for a link to a folder.
+func TestFewOrManyInFolder(t *testing.T) {
+	fastRacy(t)
+	for _, n := range []int{1, fewInFolder - 1, fewInFolder, fewInFolder + 3} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			var names []string
+			for i := 0; i < n; i++ {
+				names = append(names, fmt.Sprintf("d/f%d", i))
+			}
+			root := tree(t, append(slices.Clone(names), "z")...)
+			ix, _ := OpenIndex(filepath.Join(t.TempDir(), "index"))
+			if _, err := ix.Hash(root, names); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(root, names[n-1]), []byte("edited"), 0o644)
+			settle()
+			es, err := ix.Hash(root, names)
+			if err != nil || es[n-1].Digest != cache.SumString("edited") {
+				t.Fatalf("after an edit: %v, %v", es, err)
+			}
+			// A link to a folder with the same names: followed, as
+			// opening the folder follows it.
+			os.Rename(filepath.Join(root, "d"), filepath.Join(root, "real"))
+			os.Symlink("real", filepath.Join(root, "d"))
+			if es, err = ix.Hash(root, names); err != nil || es[n-1].Digest != cache.SumString("edited") {
+				t.Fatalf("through a linked folder: %v, %v", es, err)
+			}
+			os.Remove(filepath.Join(root, "d"))
+			os.WriteFile(filepath.Join(root, "d"), []byte("a file now"), 0o644)
+			_, found, err := ix.StatAll(root, append(slices.Clone(names), "z"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(found[:n], true) || !found[n] {
+				t.Errorf("folder swapped for a file: found = %v", found)
+			}
+			if _, err := ix.Hash(root, names); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("Hash under a file: %v, want not-exist", err)
+			}
+		})
+	}
+}

@@ -38,6 +38,40 @@ type hasher struct {
 	folder folder
 	now    int64 // clock read before the current batch of lstats
 	near   int   // the index position after the last record found (Index.findNear)
+	// A folder with few of the paths asked for is not opened: its files
+	// are looked at by their path from the workspace's root, held open in
+	// top. Opening and closing a folder costs about what two lstats do.
+	direct bool // look at the next path from top
+	topIn  bool
+	top    folder
+}
+
+// fewInFolder is how many paths in a row a folder must hold to be opened.
+const fewInFolder = 4
+
+// plan decides how to look at paths[i] (in folder dir): by opening dir
+// when the paths from i on hold at least fewInFolder of its files.
+func (h *hasher) plan(paths []string, i int, dir string) {
+	if h.in && h.dir == dir {
+		h.direct = false
+		return
+	}
+	n := 0
+	for j := i; j < len(paths) && n < fewInFolder; j++ {
+		d, _ := splitDir(paths[j])
+		if d != dir {
+			break
+		}
+		n++
+	}
+	h.direct = n < fewInFolder && dir != ""
+}
+
+func splitDir(p string) (dir, name string) {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return "", p
 }
 
 func newHasher(root string) *hasher { return &hasher{root: root} }
@@ -47,6 +81,25 @@ func (h *hasher) close() {
 		h.folder.close()
 		h.in = false
 	}
+	if h.topIn {
+		h.top.close()
+		h.topIn = false
+	}
+}
+
+// at returns the folder to look at p in (dir and name from splitDir), and
+// p's name in it.
+func (h *hasher) at(p, dir, name string) (*folder, string, error) {
+	if !h.direct {
+		return &h.folder, name, h.enter(dir)
+	}
+	if !h.topIn {
+		if err := h.top.open(h.root); err != nil {
+			return nil, "", err
+		}
+		h.topIn = true
+	}
+	return &h.top, p, nil
 }
 
 func (h *hasher) abs(rel string) string { return join(h.root, rel) }
@@ -74,10 +127,10 @@ func statOf(st *unix.Stat_t) stat {
 	}
 }
 
-// hashFile reads the file name in h's folder, size bytes long by its lstat,
+// hashFile reads the file name in folder f, size bytes long by its lstat,
 // and returns its digest and whether it read exactly size bytes.
-func (h *hasher) hashFile(name string, size int64) (cache.Digest, bool, error) {
-	fd, err := h.folder.openFile(name)
+func (h *hasher) hashFile(f *folder, name string, size int64) (cache.Digest, bool, error) {
+	fd, err := f.openFile(name)
 	if err != nil {
 		return cache.Digest{}, false, err
 	}
@@ -118,20 +171,21 @@ func (h *hasher) hashFile(name string, size int64) (cache.Digest, bool, error) {
 // changed or its record is racy. The returned record is non-nil when it must
 // be stored. The caller holds ix.mu for reading.
 func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
-	dir, name := "", p
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		dir, name = p[:i], p[i+1:]
-	}
+	dir, name := splitDir(p)
 	if name == "" || name == "." || name == ".." {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
 	}
-	if err := h.enter(dir); err != nil {
+	f, name, err := h.at(p, dir, name)
+	if err != nil {
 		if err == unix.ENOTDIR {
 			err = unix.ENOENT
 		}
 		return Entry{}, nil, &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
 	}
-	if err := h.folder.lstat(name, &h.st); err != nil {
+	if err := f.lstat(name, &h.st); err != nil {
+		if err == unix.ENOTDIR && h.direct {
+			err = unix.ENOENT // a file where a folder of the path should be
+		}
 		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
 	}
 	st := statOf(&h.st)
@@ -152,7 +206,7 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 			h.buf = make([]byte, 128<<10)
 			h.h = sha256.New()
 		}
-		n, err := h.folder.readlink(name, h.buf)
+		n, err := f.readlink(name, h.buf)
 		if err != nil {
 			return Entry{}, nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
 		}
@@ -165,7 +219,7 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 			nr.hashed = 0 // changed under us: look again next time
 		}
 	case st.mode&unix.S_IFMT == unix.S_IFREG:
-		d, whole, err := h.hashFile(name, st.size)
+		d, whole, err := h.hashFile(f, name, st.size)
 		if err != nil {
 			return Entry{}, nil, &fs.PathError{Op: "read", Path: h.abs(p), Err: err}
 		}
@@ -230,6 +284,9 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 				end := min(start+chunk, len(paths))
 				h.now = time.Now().UnixNano()
 				for i := start; i < end; i++ {
+					if dir, _ := splitDir(paths[i]); !h.in || dir != h.dir || h.direct {
+						h.plan(paths, i, dir)
+					}
 					e, nr, err := ix.lookup(h, paths[i])
 					if allowMissing && errors.Is(err, fs.ErrNotExist) {
 						mu.Lock()
@@ -311,6 +368,8 @@ func (ix *Index) Stat(root, p string) (Entry, bool, error) {
 	h := newHasher(root)
 	defer h.close()
 	h.now = time.Now().UnixNano()
+	dir, _ := splitDir(p)
+	h.plan([]string{p}, 0, dir)
 	ix.mu.RLock()
 	e, nr, err := ix.lookup(h, p)
 	ix.mu.RUnlock()
