@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -263,8 +264,15 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 		}
 		return pl.decide(n, sources, p.tools, outputs, decided)
 	}
-	if pl.Lookups > 1 {
-		return p, pl.decideByLevel(p, order, decideOne)
+	// Keys of many steps are made on all cores, a level at a time; with
+	// BOTTLE_DEBUG=hash one at a time, so that each step's lines stay
+	// together and in order.
+	workers := pl.Lookups
+	if workers <= 1 && pl.Debug == nil && len(order) >= parallelDecide {
+		workers = runtime.NumCPU()
+	}
+	if workers > 1 {
+		return p, pl.decideByLevel(p, order, workers, decideOne)
 	}
 	for _, n := range order {
 		sp, err := decideOne(n)
@@ -276,6 +284,10 @@ func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error
 	}
 	return p, nil
 }
+
+// parallelDecide is how many steps a plan must decide before it makes their
+// keys on all cores.
+const parallelDecide = 256
 
 // span reports where part lies in all as one contiguous run: a step whose
 // inputs are one folder's files, or the only step with inputs.
@@ -296,10 +308,11 @@ func span(all, part []string) (int, bool) {
 }
 
 // decideByLevel decides the steps of order a level at a time, up to
-// pl.Lookups at once within a level: the steps of one level need only
-// steps of earlier levels, so their look-ups (a remote cache's round trips)
-// overlap. p.Steps keeps the order of order.
-func (pl *Planner) decideByLevel(p *Plan, order []*Node, decideOne func(*Node) (*StepPlan, error)) error {
+// workers at once within a level: the steps of one level need only steps
+// of earlier levels, so their look-ups (a remote cache's round trips)
+// overlap, and their keys are made on all cores. p.Steps keeps the order
+// of order.
+func (pl *Planner) decideByLevel(p *Plan, order []*Node, workers int, decideOne func(*Node) (*StepPlan, error)) error {
 	depth := make(map[string]int, len(order))
 	var levels [][]*Node
 	for _, n := range order {
@@ -315,7 +328,7 @@ func (pl *Planner) decideByLevel(p *Plan, order []*Node, decideOne func(*Node) (
 		}
 		levels[d] = append(levels[d], n)
 	}
-	sem := make(chan struct{}, pl.Lookups)
+	sem := make(chan struct{}, workers)
 	for _, level := range levels {
 		sps := make([]*StepPlan, len(level))
 		errs := make([]error, len(level))
@@ -329,6 +342,15 @@ func (pl *Planner) decideByLevel(p *Plan, order []*Node, decideOne func(*Node) (
 			}()
 		}
 		wg.Wait()
+		if pl.Lookups <= 1 {
+			// Only for speed: fail as deciding one at a time would, with
+			// the first error in order.
+			for _, err := range errs {
+				if err != nil {
+					return err
+				}
+			}
+		}
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}

@@ -23,7 +23,8 @@ const ConfigFile = "bottle.toml"
 
 // The files under .bottle/.
 const (
-	snapshotName    = "state.gob"     // the state (gob: a 5,000-step state loads several times faster than JSON)
+	snapshotName    = "state"         // the state (statefile.go: binrec records)
+	oldSnapshotName = "state.gob"     // the state as bottle wrote it before: read, then replaced
 	journalName     = "state.journal" // one JSON line per finished step since the snapshot
 	lockName        = "lock"          // the workspace lock, holding who has it
 	indexName       = "index"         // the file-hash index (package graph/files owns its format)

@@ -12,21 +12,20 @@ package workspace
 
 import (
 	"bytes"
-	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/internal/atomicfile"
 	"github.com/bottle-build/bottle/internal/jsonbytes"
 )
-
-const version = 1
 
 // Step is what the workspace last applied for one step.
 type Step struct {
@@ -48,9 +47,11 @@ type State struct {
 	jf    *os.File // journal, open for append while applying
 }
 
-type snapshot struct {
-	Version int     `json:"version"`
-	Steps   []*Step `json:"steps"`
+// gobSnapshot is the snapshot as bottle wrote it before statefile.go: a
+// gob of this, Version 1. Load still reads it; Compact replaces it.
+type gobSnapshot struct {
+	Version int
+	Steps   []*Step
 }
 
 // Load reads the state of the workspace at root. A missing state is empty. A damaged snapshot
@@ -60,19 +61,24 @@ func Load(root string) (*State, error) {
 	dir := Dir(root)
 	s := &State{root: root, Steps: map[string]*Step{}}
 	var warn error
-	b, err := os.ReadFile(filepath.Join(dir, snapshotName))
+	snapPath := filepath.Join(dir, snapshotName)
+	b, err := os.ReadFile(snapPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		snapPath = filepath.Join(dir, oldSnapshotName)
+		b, err = os.ReadFile(snapPath)
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("reading state: %w", err)
 	default:
-		var snap snapshot
-		if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&snap); err != nil || snap.Version != version {
-			warn = fmt.Errorf("ignoring damaged state %s", filepath.Join(dir, snapshotName))
-		} else {
-			for _, st := range snap.Steps {
-				s.Steps[st.Name] = st
-			}
+		steps, ok := decodeSnapshot(b)
+		if !ok {
+			warn = fmt.Errorf("ignoring damaged state %s", snapPath)
+		}
+		s.Steps = make(map[string]*Step, len(steps))
+		for _, st := range steps {
+			s.Steps[st.Name] = st
 		}
 	}
 	j, err := os.ReadFile(filepath.Join(dir, journalName))
@@ -144,17 +150,13 @@ func (s *State) Compact() error {
 	if err := Init(s.root); err != nil {
 		return err
 	}
-	snap := snapshot{Version: version}
-	for _, st := range s.Steps {
-		snap.Steps = append(snap.Steps, st)
-	}
-	sortSteps(snap.Steps)
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(snap); err != nil {
+	steps := slices.Collect(maps.Values(s.Steps))
+	sortSteps(steps)
+	if err := atomicfile.Write(filepath.Join(Dir(s.root), snapshotName), encodeSnapshot(steps), 0o644); err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(Dir(s.root), snapshotName), buf.Bytes(), 0o644); err != nil {
-		return err
+	if err := os.Remove(filepath.Join(Dir(s.root), oldSnapshotName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the old state: %w", err)
 	}
 	if err := os.Remove(filepath.Join(Dir(s.root), journalName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing state journal: %w", err)

@@ -47,7 +47,7 @@ type hasher struct {
 }
 
 // fewInFolder is how many paths in a row a folder must hold to be opened.
-const fewInFolder = 4
+const fewInFolder = 16
 
 // plan decides how to look at paths[i] (in folder dir): by opening dir
 // when the paths from i on hold at least fewInFolder of its files.
