@@ -1,7 +1,10 @@
 package graph
 
 import (
+	"fmt"
+	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +109,50 @@ run = "echo last"
 	// without any file of "all".
 	if many[len(many)-1].Name != "last" {
 		t.Errorf("order changed: %v", many)
+	}
+}
+
+// A plan of many steps makes their keys on all cores, a level at a time;
+// it is the plan made one step at a time (as BOTTLE_DEBUG=hash does).
+func TestManyStepsDecideAlike(t *testing.T) {
+	files := map[string]string{}
+	var toml strings.Builder
+	for i := 0; i < parallelDecide+50; i++ {
+		fmt.Fprintf(&toml, "[steps.s%03d]\nkind = \"exec\"\nrun = \"echo %d > out/s%03d\"\noutputs = [\"out/s%03d\"]\n", i, i, i, i)
+		switch {
+		case i%3 == 0:
+			fmt.Fprintf(&toml, "inputs = [\"src/f%03d\"]\n", i)
+			files[fmt.Sprintf("src/f%03d", i)] = fmt.Sprint(i)
+		case i > 10:
+			fmt.Fprintf(&toml, "inputs = [\"out/s%03d\"]\n", i-10) // a need through a file
+		}
+	}
+	files["bottle.toml"] = toml.String()
+	root := writeTree(t, files)
+	plan := func(debug io.Writer) []string {
+		t.Helper()
+		pl, err := newPlanner(t, LoadOptions{Root: root, Kinds: kinds.Descriptions()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl.Debug = debug
+		p, err := pl.Plan(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []string
+		for _, sp := range p.Steps {
+			rows = append(rows, fmt.Sprintf("%s %s %s %s", sp.Node.Name, sp.Status, sp.Key, sp.Reason))
+		}
+		return rows
+	}
+	var lines strings.Builder
+	one := plan(&lines)
+	many := plan(nil)
+	if !reflect.DeepEqual(one, many) {
+		t.Errorf("plans differ:\n one at a time %q\n on all cores  %q", one, many)
+	}
+	if len(many) != parallelDecide+50 || !strings.Contains(lines.String(), "HASH step s297 key ") {
+		t.Errorf("%d steps planned; key lines %.300s", len(many), lines.String())
 	}
 }
