@@ -80,6 +80,9 @@ func (p placed) end() int { return p.off + len("${}") + len(p.name) }
 // shellText builds the text the shell would read, with vars spliced and
 // every outside reference replaced by a placeholder.
 func (sh Shell) shellText(s string, vars func(Ref) (string, error)) (string, []placed, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil, nil // no reference, and nothing scan would change
+	}
 	var b strings.Builder
 	var ps []placed
 	err := scan(s, func(l string) { b.WriteString(l) }, func(r Ref) error {
