@@ -237,28 +237,21 @@ func fieldLines(raw any, vars map[string]string) ([]string, error) {
 	return lines, nil
 }
 
-// plainJSON is json.Marshal's text for a string or a list of strings
-// whose bytes need no escaping (printable ASCII but for the quote, the
-// backslash and <, >, &, which json.Marshal escapes), made without
-// reflection's encoder: most fields of most steps are such. ok is false
-// for anything else, which json.Marshal encodes.
+// plainJSON is json.Marshal's text for a string or a list of strings of
+// printable ASCII, made without reflection's encoder: most fields of most
+// steps are such. ok is false for anything else (control characters,
+// other Unicode), which json.Marshal encodes.
 func plainJSON(v reflect.Value) (string, bool) {
 	// Only the plain types: a named one may have its own MarshalJSON.
 	switch v.Type() {
 	case stringType:
 		s := v.String()
-		if !plainString(s) {
-			return "", false
-		}
-		return `"` + s + `"`, true
+		b, ok := appendPlain(make([]byte, 0, len(s)+2), s)
+		return string(b), ok
 	case stringsType:
 		n := 2
 		for i := 0; i < v.Len(); i++ {
-			s := v.Index(i).String()
-			if !plainString(s) {
-				return "", false
-			}
-			n += len(s) + 3
+			n += v.Index(i).Len() + 3
 		}
 		b := make([]byte, 0, n)
 		b = append(b, '[')
@@ -266,9 +259,10 @@ func plainJSON(v reflect.Value) (string, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, '"')
-			b = append(b, v.Index(i).String()...)
-			b = append(b, '"')
+			var ok bool
+			if b, ok = appendPlain(b, v.Index(i).String()); !ok {
+				return "", false
+			}
 		}
 		b = append(b, ']')
 		return string(b), true
@@ -281,14 +275,38 @@ var (
 	stringsType = reflect.TypeFor[[]string]()
 )
 
-// plainString reports whether json.Marshal writes s as is between quotes.
-func plainString(s string) bool {
+// appendPlain appends s quoted as json.Marshal quotes it, when s is
+// printable ASCII: the quote and the backslash escaped, and <, > and &
+// as json.Marshal writes them for HTML. ok is false for any other byte.
+func appendPlain(b []byte, s string) ([]byte, bool) {
+	b = append(b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
+		c := s[i]
+		if c < 0x20 || c >= 0x7f {
+			return b, false
 		}
+		var esc string
+		switch c {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '<':
+			esc = `\u003c`
+		case '>':
+			esc = `\u003e`
+		case '&':
+			esc = `\u0026`
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
 	}
-	return true
+	b = append(b, s[start:]...)
+	return append(b, '"'), true
 }
 
 func quote(p string) string {

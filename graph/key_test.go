@@ -422,4 +422,16 @@ func TestPlainJSONIsJSONMarshal(t *testing.T) {
 	if got, ok := plainJSON(reflect.ValueOf([]string{"a", "b/c"})); !ok || got != `["a","b/c"]` {
 		t.Errorf("plain list: %q, %v", got, ok)
 	}
+	// The fast path takes what json.Marshal escapes in ASCII (W2's every
+	// command has && and >), and declines the rest.
+	for _, s := range []string{"say \"hi\"", `C:\path`, "<b>", "a && b > c"} {
+		if _, ok := plainJSON(reflect.ValueOf(s)); !ok {
+			t.Errorf("plainJSON(%q) declined", s)
+		}
+	}
+	for _, s := range []string{"tab\there", "ünïcode", "\x7f", "\xff"} {
+		if _, ok := plainJSON(reflect.ValueOf([]string{"a", s})); ok {
+			t.Errorf("plainJSON(%q) took it", s)
+		}
+	}
 }

@@ -128,7 +128,7 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 	if virtual == nil {
 		virtual = &Virtual{}
 	}
-	var pos []pattern
+	pos := make([]pattern, 0, len(patterns))
 	var excl []string
 	for _, raw := range patterns {
 		p, neg, opt := raw, false, false
@@ -178,7 +178,7 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 		}
 	}
 
-	exp := &Expansion{}
+	exp := &Expansion{Files: make([]string, 0, len(pos))} // one each, when literal
 	var seenV map[string]bool
 	addVirtual := func(v string) bool {
 		if underExcluded(v) {
@@ -277,6 +277,9 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 		exp.Files = slices.Compact(exp.Files)
 	}
 	slices.Sort(exp.Virtual)
+	if len(exp.Files) == 0 {
+		exp.Files = nil
+	}
 	return exp, nil
 }
 
