@@ -160,6 +160,8 @@ func (p *Plan) HasChanges() bool {
 // Plan decides every step needed by targets (all steps when empty). The
 // plan is a value: nothing that uses it later, apply included, changes it.
 func (pl *Planner) Plan(targets []string) (*Plan, error) {
+	// The index's early looks (files.Index.Prestat) serve this plan only.
+	defer pl.Index.EndPrestat()
 	// Literal inputs the index knows are taken as files without a look:
 	// hashing them looks anyway. If one turns out missing or a folder,
 	// resolve once more, looking at everything, so the error (or the
@@ -373,6 +375,7 @@ type NeedResult func(need string) (cache.Digest, bool)
 // for a pending step, with the results its needs came out with. It returns
 // a new StepPlan and changes nothing, p and sp included.
 func (pl *Planner) Decide(p *Plan, sp *StepPlan, needs NeedResult) (*StepPlan, error) {
+	pl.Index.EndPrestat() // Plan did; files change from here on
 	return pl.decide(sp.Node, sp.Sources, p.tools, nil, needs)
 }
 

@@ -40,6 +40,9 @@ func (a *app) openWorkspace() (*pipeline, error) {
 		defer close(loaded)
 		ws.state, stateErr = workspace.Load(root)
 		ws.index, indexErr = files.OpenIndex(workspace.IndexPath(root))
+		if indexErr == nil {
+			ws.index.Prestat(root) // looks at the files while the config loads
+		}
 	}()
 	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()})
 	<-loaded

@@ -21,8 +21,9 @@ import (
 	"github.com/bottle-build/bottle/cache"
 )
 
-// filesRead counts regular files read, for tests.
-var filesRead atomic.Int64
+// filesRead counts regular files read, and lateLooks the lstats of
+// lookup, for tests.
+var filesRead, lateLooks atomic.Int64
 
 // hasher looks at files for one worker: it keeps a read buffer, a hash
 // state and the folder it is in (paths come sorted, so the next file is
@@ -127,6 +128,15 @@ func statOf(st *unix.Stat_t) stat {
 	}
 }
 
+// entryFor is the entry of p as st describes it, without its digest.
+func entryFor(p string, st stat) Entry {
+	mode := fs.FileMode(st.mode & 0o777)
+	if st.mode&unix.S_IFMT == unix.S_IFLNK {
+		mode |= fs.ModeSymlink
+	}
+	return Entry{Path: p, Size: st.size, Mode: mode}
+}
+
 // hashFile reads the file name in folder f, size bytes long by its lstat,
 // and returns its digest and whether it read exactly size bytes.
 func (h *hasher) hashFile(f *folder, name string, size int64) (cache.Digest, bool, error) {
@@ -175,6 +185,15 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 	if name == "" || name == "." || name == ".." {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
 	}
+	if ix.pre != nil {
+		if r, i, ok := ix.getAt(p, &h.near); ok && i >= 0 {
+			if st, ok := ix.early(i); ok && r.st == st && r.trusted() {
+				e := entryFor(p, st)
+				e.Digest, e.Link = r.digest, r.link
+				return e, nil, nil
+			}
+		}
+	}
 	f, name, err := h.at(p, dir, name)
 	if err != nil {
 		if err == unix.ENOTDIR {
@@ -182,6 +201,7 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 		}
 		return Entry{}, nil, &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
 	}
+	lateLooks.Add(1)
 	if err := f.lstat(name, &h.st); err != nil {
 		if err == unix.ENOTDIR && h.direct {
 			err = unix.ENOENT // a file where a folder of the path should be
@@ -189,12 +209,8 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
 	}
 	st := statOf(&h.st)
-	mode := fs.FileMode(st.mode & 0o777)
 	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
-	if isLink {
-		mode |= fs.ModeSymlink
-	}
-	e := Entry{Path: p, Size: st.size, Mode: mode}
+	e := entryFor(p, st)
 	if r, ok := ix.getNear(p, &h.near); ok && r.st == st && r.trusted() {
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
@@ -267,6 +283,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 		wg      sync.WaitGroup
 	)
 	updates := make([][]update, workers)
+	ix.stopPrestat()
 	ix.mu.RLock()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)

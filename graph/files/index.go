@@ -85,6 +85,7 @@ type Index struct {
 	list  []overRec       // over's records in the order they were first put
 	gone  map[string]bool // paths found missing this run
 	dirty bool
+	pre   *prestat // the early looks of Prestat; nil without
 }
 
 // The file: indexMagic, record count (u64), length of the string area (u64),
@@ -247,6 +248,24 @@ func (ix *Index) getNear(p string, hint *int) (record, bool) {
 		return record{}, false
 	}
 	return ix.findNear(p, hint)
+}
+
+// getAt is getNear that also returns the position of a loaded record in
+// base: -1 for one put this run. hint is required.
+func (ix *Index) getAt(p string, hint *int) (record, int, bool) {
+	if len(ix.over) > 0 {
+		if r := ix.over[p]; r != nil {
+			return *r, -1, true
+		}
+	}
+	if len(ix.gone) > 0 && ix.gone[p] {
+		return record{}, -1, false
+	}
+	r, ok := ix.findNear(p, hint)
+	if !ok {
+		return record{}, -1, false
+	}
+	return r, *hint - 1, true
 }
 
 // Has reports whether the index holds a record of p: p was a regular file
