@@ -19,6 +19,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
 )
@@ -34,7 +35,8 @@ type Graph struct {
 	Nodes      []*Node // in file order until Resolve sorts them topologically
 	byName     map[string]*Node
 
-	configData      []byte // the config's bytes: the parse cache, and the plan's config_digest
+	configData      []byte       // the config's bytes when it was parsed (not cached): for the parse cache
+	configSum       cache.Digest // of the config's bytes: the parse cache's key, and the plan's config_digest
 	configFromCache bool
 	configRel       string // the config's workspace path; "" when it lies outside
 

@@ -65,7 +65,7 @@ func (p *Plan) JSON(g *Graph, saved bool) *PlanJSON {
 		FormatVersion: FormatVersion,
 		KeySchema:     KeySchema,
 		Config:        g.ConfigName,
-		ConfigDigest:  cache.SumBytes(g.configData),
+		ConfigDigest:  g.configSum,
 		Targets:       p.Targets,
 		Vars:          g.Overrides,
 		Computed:      p.Computed,

@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path"
@@ -11,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
@@ -40,20 +43,30 @@ func Load(opts LoadOptions) (*Graph, error) {
 		return nil, err
 	}
 	cfgPath := workspace.ConfigPath(root, opts.ConfigFile)
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
+	noConfig := func(err error) error {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, &UsageError{Msg: fmt.Sprintf("no %s in %s: create one with 'bottle init' or point at it with -C DIR or -f FILE", filepath.Base(cfgPath), filepath.Dir(cfgPath))}
+			return &UsageError{Msg: fmt.Sprintf("no %s in %s: create one with 'bottle init' or point at it with -C DIR or -f FILE", filepath.Base(cfgPath), filepath.Dir(cfgPath))}
 		}
-		return nil, err
+		return err
+	}
+	// The file is hashed as it is read, and kept only when the parsed
+	// config cache misses: the bytes of a 20,000-step config are 9 MB.
+	sum, err := sumFile(cfgPath)
+	if err != nil {
+		return nil, noConfig(err)
 	}
 	name := cfgPath
 	if rel, err := filepath.Rel(mustGetwd(), cfgPath); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
-	file := loadCachedConfig(root, name, data, opts.Kinds)
+	file := loadCachedConfig(root, name, sum, opts.Kinds)
 	fromCache := file != nil
+	var data []byte
 	if file == nil {
+		if data, err = os.ReadFile(cfgPath); err != nil {
+			return nil, noConfig(err)
+		}
+		sum = cache.SumBytes(data) // what is parsed, should it have changed since
 		infos := make(map[string]config.KindInfo, len(opts.Kinds))
 		for n, k := range opts.Kinds {
 			infos[n] = k
@@ -67,7 +80,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
-	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configFromCache: fromCache, kinds: opts.Kinds}
+	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configSum: sum, configFromCache: fromCache, kinds: opts.Kinds}
 	if err := config.CheckOverrides(file, opts.Vars); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
@@ -111,6 +124,22 @@ func Load(opts LoadOptions) (*Graph, error) {
 		return nil, errors.Join(errs...)
 	}
 	return g, nil
+}
+
+// sumFile returns the digest of the file at path, read a piece at a time.
+func sumFile(path string) (cache.Digest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, make([]byte, 256<<10)); err != nil {
+		return cache.Digest{}, err
+	}
+	var d cache.Digest
+	h.Sum(d[:0])
+	return d, nil
 }
 
 func mustGetwd() string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -38,6 +39,18 @@ func main() {
 			f.Close()
 			os.Exit(code)
 		}
+	}
+	// BOTTLE_MEMPROFILE=FILE writes a heap profile as bottle exits: what
+	// is still held then (a plan's whole working set), and every allocation.
+	if p := os.Getenv("BOTTLE_MEMPROFILE"); p != "" {
+		runtime.MemProfileRate = 64 << 10
+		code := Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		runtime.GC() // the profile is as of the last collection
+		if f, err := os.Create(p); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+		os.Exit(code)
 	}
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

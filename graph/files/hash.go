@@ -186,12 +186,10 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
 	}
 	if ix.pre != nil {
-		if r, i, ok := ix.getAt(p, &h.near); ok && i >= 0 {
-			if st, ok := ix.early(i); ok && r.st == st && r.trusted() {
-				e := entryFor(p, st)
-				e.Digest, e.Link = r.digest, r.link
-				return e, nil, nil
-			}
+		if r, i, ok := ix.getAt(p, &h.near); ok && i >= 0 && ix.unchanged(i) && r.trusted() {
+			e := entryFor(p, r.st)
+			e.Digest, e.Link = r.digest, r.link
+			return e, nil, nil
 		}
 	}
 	f, name, err := h.at(p, dir, name)

@@ -221,14 +221,20 @@ func search(n int, cmp func(int) int) (int, bool) {
 	return lo, false
 }
 
+func (ix *Index) decodeStat(r []byte) stat {
+	return stat{
+		size:  int64(binary.LittleEndian.Uint64(r[offSize:])),
+		mtime: int64(binary.LittleEndian.Uint64(r[offMtime:])),
+		ctime: int64(binary.LittleEndian.Uint64(r[offCtime:])),
+		ino:   binary.LittleEndian.Uint64(r[offIno:]),
+		mode:  binary.LittleEndian.Uint32(r[offMode:]),
+	}
+}
+
 func (ix *Index) decode(r []byte) record {
 	var rec record
-	rec.st.size = int64(binary.LittleEndian.Uint64(r[offSize:]))
-	rec.st.mtime = int64(binary.LittleEndian.Uint64(r[offMtime:]))
-	rec.st.ctime = int64(binary.LittleEndian.Uint64(r[offCtime:]))
-	rec.st.ino = binary.LittleEndian.Uint64(r[offIno:])
+	rec.st = ix.decodeStat(r)
 	rec.hashed = int64(binary.LittleEndian.Uint64(r[offHashed:]))
-	rec.st.mode = binary.LittleEndian.Uint32(r[offMode:])
 	copy(rec.digest[:], r[offDigest:offDigest+32])
 	rec.link = ix.str(r, offLink)
 	return rec

@@ -24,8 +24,7 @@ import (
 const preChunk = 256
 
 type prestat struct {
-	st    []stat
-	seen  []bool        // st[i] holds the early look at base record i
+	same  []bool        // the early look at base record i matched its stat data
 	done  []atomic.Bool // by chunk: its looks are written
 	next  atomic.Int64  // the next chunk to claim
 	stop  atomic.Bool
@@ -43,7 +42,7 @@ func (ix *Index) Prestat(root string) {
 		return
 	}
 	chunks := (ix.n + preChunk - 1) / preChunk
-	p := &prestat{st: make([]stat, ix.n), seen: make([]bool, ix.n), done: make([]atomic.Bool, chunks)}
+	p := &prestat{same: make([]bool, ix.n), done: make([]atomic.Bool, chunks)}
 	ix.pre = p
 	for range min(runtime.NumCPU(), chunks) {
 		p.wg.Add(1)
@@ -72,7 +71,7 @@ func (ix *Index) Prestat(root string) {
 						err = f.lstat(name, &h.st)
 					}
 					if err == nil {
-						p.st[lo+k], p.seen[lo+k] = statOf(&h.st), true
+						p.same[lo+k] = statOf(&h.st) == ix.decodeStat(ix.baseRec(lo+k))
 						p.looks.Add(1)
 					}
 				}
@@ -105,11 +104,9 @@ func (ix *Index) EndPrestat() {
 	ix.mu.Unlock()
 }
 
-// early returns the early look at base record i, if one was taken.
-func (ix *Index) early(i int) (stat, bool) {
+// unchanged reports whether an early look at base record i found the
+// file's stat data as the record has it.
+func (ix *Index) unchanged(i int) bool {
 	p := ix.pre
-	if p == nil || !p.done[i/preChunk].Load() || !p.seen[i] {
-		return stat{}, false
-	}
-	return p.st[i], true
+	return p != nil && p.done[i/preChunk].Load() && p.same[i]
 }
