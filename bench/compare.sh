@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# compare.sh: time bottle next to git status, ninja -n and make -q on the
-# shared workloads, in the same run, interleaved (A B A B ...), and print
-# medians, ratios of medians and peak RSS. Speed goals (issue 2):
+# compare.sh: time bottle next to git status, ninja and walk on the shared
+# workloads, in the same run, interleaved (A B A B ...), and print medians,
+# ratios of medians and peak RSS, every case in one table. Speed goals
+# (issue 12):
 #
-#   W1 no-op plan          <= 1.5 x git status
-#   W1 first plan (cold)   <= 1.3 x walk -mode sha256 -j 2 (read-and-hash floor)
-#   W2 no-op plan          <= 2 x ninja -n
-#   W2 after leaf0 change  <= 2 x ninja -n after the same change
-#   peak RSS of each       < 150 MB
+#   w1       W1 no-op plan               <= 1.1 x git status
+#            W1 first plan (cold)        <= 1.3 x walk -mode sha256 -j 2 (read-and-hash floor)
+#   w1watch  W1 no-op plan, watchman     <= 0.3 x git status
+#   w2       W2 no-op plan               <= 1.2 x ninja -n
+#            W2 after leaf0 change       <= 2 x ninja -n after the same change
+#   w2cold   W2 cold apply -j 2          <= 1.25 x ninja -j2 (nothing built, empty cache)
+#   w20k     W2 shape at 20,000 steps: first plan <= 1.3 x the floor of its
+#            inputs, second plan <= 1.2 x ninja -n, peak RSS < 100 MB
 #
-# Usage: bench/compare.sh [w1] [w2]   (default both)
-# Env:   WORK (default /tmp/benchwork), RUNS (default 7), SHARED (../shared).
+# Usage: bench/compare.sh [w1] [w1watch] [w2] [w2cold] [w20k]
+#        (default w1 w2 w1watch w20k; w2cold takes about 15 minutes)
+# Env:   WORK (default /tmp/benchwork), RUNS (default 7), RUNS_SLOW (for
+#        w2cold and w20k, default 3), SHARED (../shared).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 SHARED=${SHARED:-$(cd "$ROOT/../shared" 2>/dev/null && pwd || true)}
 WORK=${WORK:-/tmp/benchwork}
 RUNS=${RUNS:-7}
+RUNS_SLOW=${RUNS_SLOW:-3}
 sections=("$@")
-[[ ${#sections[@]} -gt 0 ]] || sections=(w1 w2)
+[[ ${#sections[@]} -gt 0 ]] || sections=(w1 w2 w1watch w20k)
+has() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 
 need() { command -v "$1" >/dev/null || { echo "compare.sh: $1 is missing: $2" >&2; exit 1; }; }
 need go "install Go 1.26"
@@ -47,29 +55,40 @@ measure() {
   rm -f "$tmp"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-report() { # report LABEL A B GOAL
-  local label=$1 a=$2 b=$3 goal=$4
-  local am bm ar br
+report() { # report LABEL A B GOAL [RSS_GOAL_MB]: a row of the table
+  local label=$1 a=$2 b=$3 goal=$4 rssgoal=${5:-}
+  local am bm ar br ratio ok
   am=$(cut -d' ' -f1 "$WORK/m/$a" | median); bm=$(cut -d' ' -f1 "$WORK/m/$b" | median)
-  ar=$(cut -d' ' -f2 "$WORK/m/$a" | median); br=$(cut -d' ' -f2 "$WORK/m/$b" | median)
-  printf '%-34s %-22s %8.3f s %6d MiB | %-24s %8.3f s %6d MiB | ratio %5.2f (goal <= %s)\n' \
-    "$label" "$a" "$(bc -l <<<"$am/1000000")" $((ar / 1024)) "$b" "$(bc -l <<<"$bm/1000000")" $((br / 1024)) \
-    "$(bc -l <<<"$am/$bm")" "$goal" | tee -a "$WORK/compare-results.txt"
+  ar=$(cut -d' ' -f2 "$WORK/m/$a" | sort -n | tail -n1); br=$(cut -d' ' -f2 "$WORK/m/$b" | median)
+  ratio=$(bc -l <<<"$am/$bm")
+  ok=met
+  [[ $goal == - ]] || (($(bc -l <<<"$ratio <= $goal"))) || ok=MISSED
+  [[ -z $rssgoal ]] || ((ar / 1024 < rssgoal)) || ok="$ok, RSS MISSED"
+  printf '| %s | %.3f s, %d MiB | %s %.3f s | %.2f | <= %s%s | %s |\n' \
+    "$label" "$(bc -l <<<"$am/1000000")" $((ar / 1024)) "$b" "$(bc -l <<<"$bm/1000000")" \
+    "$ratio" "$goal" "${rssgoal:+, < $rssgoal MB}" "$ok" | tee -a "$WORK/compare-results.txt"
 }
-paired() { # paired A_NAME "A CMD" B_NAME "B CMD": warm-up, then RUNS interleaved pairs
-  local an=$1 ac=$2 bn=$3 bc=$4
+paired() { # paired A_NAME "A CMD" B_NAME "B CMD" [N]: warm-up, then N (RUNS) interleaved pairs
+  local an=$1 ac=$2 bn=$3 bc=$4 n=${5:-$RUNS}
   rm -f "$WORK/m/$an" "$WORK/m/$bn"
-  sh -c "$ac" >/dev/null 2>&1 || true
-  sh -c "$bc" >/dev/null 2>&1 || true
-  for ((i = 0; i < RUNS; i++)); do
+  if [[ $n == "$RUNS" ]]; then
+    sh -c "$ac" >/dev/null 2>&1 || true
+    sh -c "$bc" >/dev/null 2>&1 || true
+  fi
+  for ((i = 0; i < n; i++)); do
     measure "$an" sh -c "$ac"
     measure "$bn" sh -c "$bc"
   done
 }
 mkdir -p "$WORK/m"
-: >"$WORK/compare-results.txt"
+{
+  echo "compare.sh on $(date -u +%F), $(nproc) cores, RUNS=$RUNS, RUNS_SLOW=$RUNS_SLOW: medians; bottle's RSS is the peak of its runs"
+  echo
+  echo "| case | bottle | peer | ratio | goal | |"
+  echo "| --- | ---: | ---: | ---: | ---: | --- |"
+} >"$WORK/compare-results.txt"
 
-if [[ " ${sections[*]} " == *" w1 "* ]]; then
+if has w1 || has w1watch; then
   W1=$WORK/w1
   [[ -f $W1/bottle.toml ]] || (cd "$SHARED/bench" && go run ./gen -out "$WORK" -only w1)
   cd "$W1"
@@ -79,18 +98,28 @@ if [[ " ${sections[*]} " == *" w1 "* ]]; then
   fi
   ninja >/dev/null
   "$BOTTLE" apply --yes >/dev/null 2>&1
+  "$BOTTLE" watch stop >/dev/null 2>&1 || true
+fi
+if has w1; then
   echo "w1: no-op"
   paired bottle-plan-w1-noop "$BOTTLE plan" git-status-w1 "git status"
-  report "W1 no-op plan vs git status" bottle-plan-w1-noop git-status-w1 1.5
-  paired ninja-n-w1-noop "ninja -n" make-q-w1-noop "make -q"
-  report "(peers) ninja -n vs make -q" ninja-n-w1-noop make-q-w1-noop "-"
+  report "W1 no-op plan" bottle-plan-w1-noop git-status-w1 1.1
   echo "w1: first plan, no .bottle/ (every file hashed)"
   paired bottle-plan-w1-cold "rm -rf .bottle && $BOTTLE plan" walk-sha256-j2 "$WORK/bin/walk -mode sha256 -j 2 src"
-  report "W1 cold plan vs read+hash floor" bottle-plan-w1-cold walk-sha256-j2 1.3
+  report "W1 first plan (no .bottle/)" bottle-plan-w1-cold walk-sha256-j2 1.3
   "$BOTTLE" apply --yes >/dev/null 2>&1 || true
 fi
+if has w1watch; then
+  need watchman "apt-get install watchman (or brew install watchman)"
+  echo "w1: no-op plan in a watched workspace (watchman)"
+  "$BOTTLE" watch start >/dev/null
+  BOTTLE_FSMONITOR=watchman "$BOTTLE" plan >/dev/null # stores watchman's clock
+  paired bottle-plan-w1-watched "BOTTLE_FSMONITOR=watchman $BOTTLE plan" git-status-w1w "git status"
+  report "W1 no-op plan, watched" bottle-plan-w1-watched git-status-w1w 0.3
+  "$BOTTLE" watch stop >/dev/null
+fi
 
-if [[ " ${sections[*]} " == *" w2 "* ]]; then
+if has w2; then
   W2=$WORK/w2
   [[ -f $W2/bottle.toml ]] || (cd "$SHARED/bench" && go run ./gen -out "$WORK" -only w2)
   cd "$W2"
@@ -104,13 +133,36 @@ if [[ " ${sections[*]} " == *" w2 "* ]]; then
   fi
   echo "w2: no-op"
   paired bottle-plan-w2-noop "$BOTTLE plan" ninja-n-w2-noop "ninja -n"
-  report "W2 no-op plan vs ninja -n" bottle-plan-w2-noop ninja-n-w2-noop 2
+  report "W2 no-op plan" bottle-plan-w2-noop ninja-n-w2-noop 1.2
   echo "w2: after one layer-0 input changes"
   paired bottle-plan-w2-leaf0 "date +%s%N >> $LEAF0; exec $BOTTLE plan" ninja-n-w2-leaf0 "date +%s%N >> $LEAF0; exec ninja -n"
-  report "W2 leaf0 plan vs ninja -n" bottle-plan-w2-leaf0 ninja-n-w2-leaf0 2
-  echo "w2: what the plan says after the change:"
-  "$BOTTLE" plan | tail -n 1 | tee -a "$WORK/compare-results.txt"
+  report "W2 plan after a layer-0 change" bottle-plan-w2-leaf0 ninja-n-w2-leaf0 2
+  echo "w2: what the plan says after the change: $("$BOTTLE" plan | tail -n 1)"
   cp "$WORK/leaf0.pristine" "$LEAF0"
+fi
+
+if has w2cold; then
+  # A copy of W2 that is built from nothing each time: no outputs, no
+  # .bottle/, an empty cache (bottle) or no .ninja_log (ninja).
+  C=$WORK/w2cold
+  [[ -f $C/bottle.toml ]] || (cd "$SHARED/bench" && go run ./gen -out "$WORK/w2cold.gen" -only w2 && mv "$WORK/w2cold.gen/w2" "$C" && rm -rf "$WORK/w2cold.gen")
+  cd "$C"
+  echo "w2cold: $RUNS_SLOW cold builds each of 5,000 steps, -j 2 (a few minutes each)"
+  paired bottle-apply-w2-cold "rm -rf .bottle out $WORK/w2cold-cache && BOTTLE_CACHE_DIR=$WORK/w2cold-cache $BOTTLE apply --yes -j 2" \
+    ninja-w2-cold "rm -rf out .ninja_log .ninja_deps && ninja -j2" "$RUNS_SLOW"
+  report "W2 cold apply, -j 2" bottle-apply-w2-cold ninja-w2-cold 1.25
+fi
+
+if has w20k; then
+  # W2's shape, 50 layers of 400 steps: how cost grows with the graph.
+  K=$WORK/w20k/w2
+  [[ -f $K/bottle.toml ]] || (cd "$SHARED/bench" && go run ./gen -out "$WORK/w20k" -only w2 -w2-layers 50 -w2-width 400)
+  cd "$K"
+  echo "w20k: 20,000 steps, nothing applied"
+  paired bottle-plan-20k-first "rm -rf .bottle && $BOTTLE plan" walk-sha256-20k "$WORK/bin/walk -mode sha256 -j 2 src" "$RUNS_SLOW"
+  report "20,000 steps, first plan (no .bottle/)" bottle-plan-20k-first walk-sha256-20k 1.3 100
+  paired bottle-plan-20k-second "$BOTTLE plan" ninja-n-20k "ninja -n" "$RUNS_SLOW"
+  report "20,000 steps, second plan" bottle-plan-20k-second ninja-n-20k 1.2 100
 fi
 echo
 echo "results (also in $WORK/compare-results.txt):"
