@@ -5,13 +5,13 @@ import (
 	"encoding/gob"
 	"fmt"
 	"maps"
-	"os"
 	"reflect"
 	"slices"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/internal/atomicfile"
+	"github.com/bottle-build/bottle/internal/mapfile"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
 )
@@ -58,7 +58,7 @@ func configDigest(sum cache.Digest, kinds map[string]steps.Kind) cache.Digest {
 // loadCachedConfig returns the parsed config of the file whose bytes' digest
 // is sum, if the cache holds it.
 func loadCachedConfig(root, name string, sum cache.Digest, kinds map[string]steps.Kind) *config.File {
-	b, err := os.ReadFile(workspace.ConfigCachePath(root))
+	b, err := mapfile.Read(workspace.ConfigCachePath(root))
 	if err != nil {
 		return nil
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/internal/atomicfile"
 	"github.com/bottle-build/bottle/internal/jsonbytes"
+	"github.com/bottle-build/bottle/internal/mapfile"
 )
 
 // Step is what the workspace last applied for one step.
@@ -62,10 +63,10 @@ func Load(root string) (*State, error) {
 	s := &State{root: root, Steps: map[string]*Step{}}
 	var warn error
 	snapPath := filepath.Join(dir, snapshotName)
-	b, err := os.ReadFile(snapPath)
+	b, err := mapfile.Read(snapPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		snapPath = filepath.Join(dir, oldSnapshotName)
-		b, err = os.ReadFile(snapPath)
+		b, err = mapfile.Read(snapPath)
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

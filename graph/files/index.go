@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/internal/atomicfile"
+	"github.com/bottle-build/bottle/internal/mapfile"
 )
 
 // Entry is one hashed file.
@@ -111,7 +111,7 @@ const (
 // returned.
 func OpenIndex(path string) (*Index, error) {
 	ix := &Index{path: path, over: map[string]*record{}, gone: map[string]bool{}}
-	b, err := os.ReadFile(path)
+	b, err := mapfile.Read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ix, nil
 	}
