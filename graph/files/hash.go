@@ -185,8 +185,17 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 	if name == "" || name == "." || name == ".." {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
 	}
+	// The record, looked up once: before the look when an early one may
+	// vouch for the file, after it otherwise.
+	var (
+		r            record
+		held, looked bool
+	)
 	if ix.pre != nil {
-		if r, i, ok := ix.getAt(p, &h.near); ok && i >= 0 && ix.unchanged(i) && r.trusted() {
+		var i int
+		r, i, held = ix.getAt(p, &h.near)
+		looked = true
+		if held && i >= 0 && ix.unchanged(i) && r.trusted() {
 			e := entryFor(p, r.st)
 			e.Digest, e.Link = r.digest, r.link
 			return e, nil, nil
@@ -209,7 +218,10 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 	st := statOf(&h.st)
 	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
 	e := entryFor(p, st)
-	if r, ok := ix.getNear(p, &h.near); ok && r.st == st && r.trusted() {
+	if !looked {
+		r, held = ix.getNear(p, &h.near)
+	}
+	if held && r.st == st && r.trusted() {
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
 	}
