@@ -280,6 +280,17 @@ func walkStrings(v reflect.Value, f func(string)) {
 	}
 }
 
+// SpecIsLiteral reports whether no string of spec (a pointer to a struct)
+// holds "${": ExpandSpec would return an equal copy of it, whatever the
+// values. Most specs are such, and are used as they are.
+func SpecIsLiteral(spec any) bool {
+	literal := true
+	walkStrings(reflect.ValueOf(spec), func(s string) {
+		literal = literal && !strings.Contains(s, "${")
+	})
+	return literal
+}
+
 // ExpandSpec returns a deep copy of spec (a pointer to a struct) with every
 // string expanded by f. Map keys are kept as written.
 func ExpandSpec(spec any, f func(Ref) (string, error)) (any, error) {

@@ -435,3 +435,33 @@ func expansions(cmd string) (int, error) {
 	})
 	return n, nil
 }
+
+func TestSpecIsLiteral(t *testing.T) {
+	type spec struct {
+		Run  string
+		Args []string
+		Env  map[string]string
+	}
+	cases := []struct {
+		spec spec
+		want bool
+	}{
+		{spec{}, true},
+		{spec{Run: "echo $HOME && cat a > b", Args: []string{"$x"}}, true},
+		{spec{Run: "echo ${var.v}"}, false},
+		{spec{Run: "echo $${HOME}"}, false}, // an escaped ${: expanding changes it
+		{spec{Args: []string{"a", "${HOME}"}}, false},
+		{spec{Env: map[string]string{"A": "${env.B}"}}, false},
+	}
+	for _, c := range cases {
+		if got := SpecIsLiteral(&c.spec); got != c.want {
+			t.Errorf("SpecIsLiteral(%+v) = %v", c.spec, got)
+		}
+		if c.want {
+			out, err := ExpandSpec(&c.spec, func(Ref) (string, error) { return "X", nil })
+			if err != nil || !reflect.DeepEqual(out, &c.spec) {
+				t.Errorf("a literal spec expands to %+v (%v)", out, err)
+			}
+		}
+	}
+}

@@ -72,6 +72,9 @@ type Node struct {
 	// StaticSpec is the kind's spec with ${var.X} and ${env.X} expanded
 	// (a ${step.X.f} reference is left as a marker).
 	StaticSpec any
+	// literalSpec is set when no string of the spec holds ${: it is its
+	// own expansion (config.SpecIsLiteral).
+	literalSpec bool
 	// Needs are the steps this one needs: declared, referenced with
 	// ${step.X.f}, or implied by an input that another step produces. Sorted
 	// by name.

@@ -79,7 +79,7 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	line("bottle-key %d", KeySchema)
 	line("kind %s %d", n.Kind.Name(), n.Kind.Version())
 	vars := n.keyVars(in.Vars)
-	fields, err := fieldLines(n.Step.Spec, vars)
+	fields, err := fieldLines(n.Step.Spec, vars, n.literalSpec)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,10 @@ func HashLines(lines []string) cache.Key {
 // fieldLines encodes the kind's own fields, with ${var.X} replaced by its
 // value and other references by a marker that no config string can hold
 // (their values enter the key through the env and dep lines).
-func fieldLines(raw any, vars map[string]string) ([]string, error) {
+func fieldLines(raw any, vars map[string]string, literal bool) ([]string, error) {
+	if literal {
+		return specLines(raw)
+	}
 	spec, err := config.ExpandSpec(raw, func(r config.Ref) (string, error) {
 		switch r.Kind {
 		case config.RefVar:
@@ -202,6 +205,11 @@ func fieldLines(raw any, vars map[string]string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return specLines(spec)
+}
+
+// specLines encodes the fields of an expanded spec.
+func specLines(spec any) ([]string, error) {
 	v := reflect.ValueOf(spec)
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/files"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/workspace"
@@ -234,18 +235,26 @@ func TestSpecFieldsInKey(t *testing.T) {
 				continue
 			}
 			tag, _, _ := strings.Cut(sf.Tag.Get("toml"), ",")
-			base, err := fieldLines(k.NewSpec(), nil)
+			base, err := fieldLines(k.NewSpec(), nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			s2 := k.NewSpec()
 			setSample(t, reflect.ValueOf(s2).Elem().Field(i))
-			changed, err := fieldLines(s2, nil)
+			changed, err := fieldLines(s2, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if reflect.DeepEqual(base, changed) {
 				t.Errorf("kind %s: field %s (%s) does not enter the key", name, sf.Name, tag)
+			}
+			// A spec with no ${ is its own expansion: the fast path
+			// writes the lines the expansion does.
+			if !config.SpecIsLiteral(s2) {
+				t.Errorf("kind %s: a sample with no ${ is not literal", name)
+			}
+			if fast, err := fieldLines(s2, nil, true); err != nil || !reflect.DeepEqual(fast, changed) {
+				t.Errorf("kind %s, field %s: literal lines %q, expanded %q (%v)", name, sf.Name, fast, changed, err)
 			}
 		}
 	}

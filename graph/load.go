@@ -244,7 +244,11 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 	// Outputs are known at load time: they may use vars and env, never
 	// another step's results.
 	stepMarker := func(config.Ref) (string, error) { return "\x00step\x00", nil }
-	spec, err := config.ExpandSpec(n.Step.Spec, g.loadRefs(getenv, stepMarker))
+	n.literalSpec = config.SpecIsLiteral(n.Step.Spec)
+	spec, err := n.Step.Spec, error(nil) // read only, as an expanded copy is
+	if !n.literalSpec {
+		spec, err = config.ExpandSpec(n.Step.Spec, g.loadRefs(getenv, stepMarker))
+	}
 	if unresolved(err) {
 		if n.unresolved == nil {
 			n.unresolved = g.errorf(n, g.unresolvedField(n, refs, getenv), "%v", err)
