@@ -24,7 +24,11 @@ import (
 //go:embed report.html.tmpl
 var reportHTML string
 
-var reportTemplate = template.Must(template.New("report").Parse(reportHTML))
+// reportTemplate is parsed on first use: not in every process that never
+// writes a report.
+var reportTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Parse(reportHTML))
+})
 
 // htmlReport records when each step started and how it ended. Its methods
 // are called one at a time by the scheduler (run.Reporter); the lock is
@@ -256,7 +260,7 @@ func (h *htmlReport) write(path string, sum *run.Summary, root string) error {
 		return err
 	}
 	var b bytes.Buffer
-	if err := reportTemplate.Execute(&b, h.page(sum, root, filepath.Dir(abs), h.now())); err != nil {
+	if err := reportTemplate().Execute(&b, h.page(sum, root, filepath.Dir(abs), h.now())); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}
 	if err := atomicfile.Write(abs, b.Bytes(), 0o644); err != nil {

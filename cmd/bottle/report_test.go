@@ -69,7 +69,7 @@ func TestReportPageSelfContainedAndEscaped(t *testing.T) {
 	sum := &run.Summary{Failed: 1, Misses: 1, Failures: []*run.Failure{{Step: evil, Tail: []string{"</pre><img src=x onerror=alert(1)>"}}}}
 	page := h.page(sum, "/ws", "/ws/out", h.now())
 	var b strings.Builder
-	if err := reportTemplate.Execute(&b, page); err != nil {
+	if err := reportTemplate().Execute(&b, page); err != nil {
 		t.Fatal(err)
 	}
 	html := b.String()
