@@ -21,7 +21,7 @@ import (
 // plan of a 5,000-step pipeline does not parse and validate it again. Only a
 // file that parsed cleanly is kept; any change to it is a miss.
 
-const configCacheVersion = 6 // 2: groups; 3: computed vars; 4: instances of matrix steps; 5: settings.buildkit and settings.source_date_epoch; 6: binrec steps (configcodec.go)
+const configCacheVersion = 7 // 2: groups; 3: computed vars; 4: instances of matrix steps; 5: settings.buildkit and settings.source_date_epoch; 6: binrec steps (configcodec.go); 7: field lines
 
 // registerSpecs lets gob carry the kinds' specs that configcodec.go cannot
 // write field by field (none today). gob accepts the same registration
@@ -44,7 +44,7 @@ func specTypes(kinds map[string]steps.Kind) map[string]reflect.Type {
 // sum.
 func configDigest(sum cache.Digest, kinds map[string]steps.Kind) cache.Digest {
 	h := sha256.New()
-	fmt.Fprintf(h, "config-cache %d\n", configCacheVersion)
+	fmt.Fprintf(h, "config-cache %d key-schema %d\n", configCacheVersion, KeySchema) // the key schema: the field lines kept
 	for _, name := range slices.Sorted(maps.Keys(kinds)) {
 		fmt.Fprintf(h, "kind %s %d\n", name, kinds[name].Version())
 	}
@@ -57,10 +57,10 @@ func configDigest(sum cache.Digest, kinds map[string]steps.Kind) cache.Digest {
 
 // loadCachedConfig returns the parsed config of the file whose bytes' digest
 // is sum, if the cache holds it.
-func loadCachedConfig(root, name string, sum cache.Digest, kinds map[string]steps.Kind) *config.File {
+func loadCachedConfig(root, name string, sum cache.Digest, kinds map[string]steps.Kind) (*config.File, [][]string) {
 	b, err := mapfile.Read(workspace.ConfigCachePath(root))
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	registerSpecs(kinds)
 	specs := specTypes(kinds)
@@ -74,7 +74,17 @@ func (g *Graph) SaveConfigCache() error {
 		return nil
 	}
 	registerSpecs(g.kinds)
-	b, err := encodeConfig(configDigest(g.configSum, g.kinds), g.Config)
+	// The field lines of a spec with no ${ are the spec's own: kept, so
+	// that no later plan makes them again.
+	lines := func(st *config.Step) []string {
+		if n := g.byName[st.Name]; n != nil && n.literalSpec {
+			if l, err := specLines(st.Spec); err == nil && l != nil {
+				return l
+			}
+		}
+		return nil
+	}
+	b, err := encodeConfig(configDigest(g.configSum, g.kinds), g.Config, lines)
 	if err != nil {
 		return fmt.Errorf("saving the parsed config: %w", err)
 	}

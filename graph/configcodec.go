@@ -39,7 +39,9 @@ const (
 	specGob    = 1
 )
 
-func encodeConfig(d cache.Digest, f *config.File) ([]byte, error) {
+// encodeConfig writes f, and beside each step the field lines of its key
+// when lines gives them (a spec with no ${: they are its own).
+func encodeConfig(d cache.Digest, f *config.File, lines func(*config.Step) []string) ([]byte, error) {
 	w := &binrec.Writer{B: make([]byte, 0, 1024+len(f.Steps)*512)}
 	w.Fixed([]byte(configCacheMagic))
 	w.Fixed(d[:])
@@ -54,6 +56,12 @@ func encodeConfig(d cache.Digest, f *config.File) ([]byte, error) {
 		if err := encodeStep(w, st); err != nil {
 			return nil, fmt.Errorf("step %s: %w", st.Name, err)
 		}
+		var l []string
+		if lines != nil {
+			l = lines(st)
+		}
+		w.Bool(l != nil)
+		w.Strings(l)
 	}
 	return w.B, nil
 }
@@ -134,21 +142,22 @@ func readMap(r *binrec.Reader) map[string]string {
 
 // decodeConfig reads a cache file made by encodeConfig, for a config whose
 // digest is d and name is name; nil when it is for another, or damaged.
-func decodeConfig(b []byte, d cache.Digest, name string, specType func(kind string) reflect.Type) *config.File {
+// lines holds each step's field lines, nil for a step without.
+func decodeConfig(b []byte, d cache.Digest, name string, specType func(kind string) reflect.Type) (f *config.File, lines [][]string) {
 	if !bytes.HasPrefix(b, []byte(configCacheMagic)) {
-		return nil
+		return nil, nil
 	}
 	r := binrec.NewReader(b[len(configCacheMagic):])
 	var got cache.Digest
 	r.Fixed(got[:])
 	if got != d || r.String() != name || r.Err != nil {
-		return nil
+		return nil, nil
 	}
 	var head configHead
 	if gob.NewDecoder(bytes.NewReader([]byte(r.String()))).Decode(&head) != nil {
-		return nil
+		return nil, nil
 	}
-	f := &config.File{Name: name, Settings: head.Settings, Vars: head.Vars, VarPos: head.VarPos, Computed: head.Computed, Groups: head.Groups}
+	f = &config.File{Name: name, Settings: head.Settings, Vars: head.Vars, VarPos: head.VarPos, Computed: head.Computed, Groups: head.Groups}
 	if f.Vars == nil {
 		f.Vars = map[string]string{}
 	}
@@ -156,17 +165,23 @@ func decodeConfig(b []byte, d cache.Digest, name string, specType func(kind stri
 	n := r.Len(minStep)
 	all := make([]config.Step, n) // one allocation for every step
 	f.Steps = make([]*config.Step, n)
+	lines = make([][]string, n)
 	for i := range all {
 		st := &all[i]
 		if !decodeStep(r, st, specType) {
-			return nil
+			return nil, nil
 		}
 		f.Steps[i] = st
+		if r.Bool() {
+			lines[i] = r.Strings()
+		} else if r.Len(0) != 0 {
+			return nil, nil
+		}
 	}
 	if !r.Done() {
-		return nil
+		return nil, nil
 	}
-	return f
+	return f, lines
 }
 
 func decodeStep(r *binrec.Reader, st *config.Step, specType func(kind string) reflect.Type) bool {

@@ -92,14 +92,23 @@ func TestConfigCodecRoundTrip(t *testing.T) {
 	}
 	f.Steps = append(f.Steps, &config.Step{Name: "bare", Kind: "fields", Spec: &fieldsSpec{}})
 	d := cache.SumString("config")
-	b, err := encodeConfig(d, &f)
+	lines := func(st *config.Step) []string {
+		if st.Name == "bare" {
+			return []string{"field run \"x\"", ""}
+		}
+		return nil
+	}
+	b, err := encodeConfig(d, &f, lines)
 	if err != nil {
 		t.Fatal(err)
 	}
 	specType := func(k string) reflect.Type { return specs[k] }
-	got := decodeConfig(b, d, "bottle.toml", specType)
+	got, gotLines := decodeConfig(b, d, "bottle.toml", specType)
 	if got == nil {
 		t.Fatal("decoding what was encoded failed")
+	}
+	if want := [][]string{nil, nil, nil, {"field run \"x\"", ""}}; !reflect.DeepEqual(gotLines, want) {
+		t.Errorf("field lines %q, want %q", gotLines, want)
 	}
 	if !reflect.DeepEqual(got, &f) {
 		t.Errorf("round trip:\n got %#v\nwant %#v", got, &f)
@@ -110,14 +119,17 @@ func TestConfigCodecRoundTrip(t *testing.T) {
 		}
 	}
 	// Another config, another name, another kind's spec: a miss.
-	if decodeConfig(b, cache.SumString("other"), "bottle.toml", specType) != nil ||
-		decodeConfig(b, d, "other.toml", specType) != nil ||
-		decodeConfig(b, d, "bottle.toml", func(string) reflect.Type { return reflect.TypeFor[*oddSpec]() }) != nil {
+	miss := func(d cache.Digest, name string, specType func(string) reflect.Type) bool {
+		f, l := decodeConfig(b, d, name, specType)
+		return f == nil && l == nil
+	}
+	if !miss(cache.SumString("other"), "bottle.toml", specType) || !miss(d, "other.toml", specType) ||
+		!miss(d, "bottle.toml", func(string) reflect.Type { return reflect.TypeFor[*oddSpec]() }) {
 		t.Error("a cache of another config was read")
 	}
 	// Cut anywhere: a miss, never a panic. Flipped bytes: never a panic.
 	for n := 0; n < len(b); n++ {
-		if decodeConfig(b[:n], d, "bottle.toml", specType) != nil {
+		if f, _ := decodeConfig(b[:n], d, "bottle.toml", specType); f != nil {
 			t.Errorf("cut at %d of %d: read", n, len(b))
 		}
 	}

@@ -75,6 +75,9 @@ type Node struct {
 	// literalSpec is set when no string of the spec holds ${: it is its
 	// own expansion (config.SpecIsLiteral).
 	literalSpec bool
+	// fieldLines are the key's field lines of a literal spec, as the
+	// parsed-config cache kept them; nil when it did not.
+	fieldLines []string
 	// Needs are the steps this one needs: declared, referenced with
 	// ${step.X.f}, or implied by an input that another step produces. Sorted
 	// by name.

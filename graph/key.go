@@ -79,9 +79,12 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	line("bottle-key %d", KeySchema)
 	line("kind %s %d", n.Kind.Name(), n.Kind.Version())
 	vars := n.keyVars(in.Vars)
-	fields, err := fieldLines(n.Step.Spec, vars, n.literalSpec)
-	if err != nil {
-		return err
+	fields := n.fieldLines
+	if fields == nil || !n.literalSpec {
+		var err error
+		if fields, err = fieldLines(n.Step.Spec, vars, n.literalSpec); err != nil {
+			return err
+		}
 	}
 	for _, f := range fields {
 		emit(append(b[:0], f...))

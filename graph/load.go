@@ -59,7 +59,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if rel, err := filepath.Rel(mustGetwd(), cfgPath); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
-	file := loadCachedConfig(root, name, sum, opts.Kinds)
+	file, fieldLines := loadCachedConfig(root, name, sum, opts.Kinds)
 	fromCache := file != nil
 	var data []byte
 	if file == nil {
@@ -104,8 +104,11 @@ func Load(opts LoadOptions) (*Graph, error) {
 		rel, _ := filepath.Rel(root, cfgPath)
 		g.configRel = filepath.ToSlash(rel)
 	}
-	for _, st := range file.Steps {
+	for i, st := range file.Steps {
 		n := &Node{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st}
+		if fieldLines != nil {
+			n.fieldLines = fieldLines[i]
+		}
 		g.Nodes = append(g.Nodes, n)
 		g.byName[n.Name] = n
 	}
