@@ -114,15 +114,22 @@ func (h *hasher) hashFile(name string, size int64) (cache.Digest, bool, error) {
 }
 
 // lookup returns the entry for one path, hashing it when its stat data
-// changed or its record is racy. The returned record is non-nil when it must
-// be stored. The caller holds ix.mu for reading.
-func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
+// changed or its record is racy. vouched says that the file watcher vouches
+// for p's record (watch.go): a trusted, whole record is then used without
+// an lstat. The returned record is non-nil when it must be stored. The
+// caller holds ix.mu for reading.
+func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, error) {
 	dir, name := "", p
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		dir, name = p[:i], p[i+1:]
 	}
 	if name == "" || name == "." || name == ".." {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
+	}
+	if vouched {
+		if r, ok := ix.get(p); ok && r.hashed != 0 && r.trusted() {
+			return Entry{Path: p, Size: r.st.size, Mode: modeOf(r.st.mode), Digest: r.digest, Link: r.link}, nil, nil
+		}
 	}
 	if err := h.enter(dir); err != nil {
 		if err == unix.ENOTDIR {
@@ -134,12 +141,8 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
 	}
 	st := statOf(&h.st)
-	mode := fs.FileMode(st.mode & 0o777)
 	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
-	if isLink {
-		mode |= fs.ModeSymlink
-	}
-	e := Entry{Path: p, Size: st.size, Mode: mode}
+	e := Entry{Path: p, Size: st.size, Mode: modeOf(st.mode)}
 	if r, ok := ix.get(p); ok && r.st == st && r.trusted() {
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
@@ -179,6 +182,15 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 	return e, nr, nil
 }
 
+// modeOf is an Entry's Mode for an st_mode.
+func modeOf(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	if m&unix.S_IFMT == unix.S_IFLNK {
+		mode |= fs.ModeSymlink
+	}
+	return mode
+}
+
 // Hash returns the entries of paths (relative to root), in order, reading
 // only files whose stat data changed or whose record is racy. The work is
 // spread over all cores in chunks; sorted paths are fastest. A missing file
@@ -212,6 +224,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 		wg      sync.WaitGroup
 	)
 	updates := make([][]update, workers)
+	vouched := ix.watch.trusts(root, paths)
 	ix.mu.RLock()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -229,7 +242,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 				end := min(start+chunk, len(paths))
 				h.now = time.Now().UnixNano()
 				for i := start; i < end; i++ {
-					e, nr, err := ix.lookup(h, paths[i])
+					e, nr, err := ix.lookup(h, paths[i], vouched != nil && vouched[i])
 					if allowMissing && errors.Is(err, fs.ErrNotExist) {
 						mu.Lock()
 						missing = append(missing, paths[i])
@@ -276,6 +289,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	if firstEr != nil {
 		return nil, nil, firstEr
 	}
+	ix.watch.saw(root, paths, found)
 	return out, found, nil
 }
 
@@ -310,8 +324,9 @@ func (ix *Index) Stat(root, p string) (Entry, bool, error) {
 	h := newHasher(root)
 	defer h.close()
 	h.now = time.Now().UnixNano()
+	vouched := ix.watch.trusts(root, []string{p})
 	ix.mu.RLock()
-	e, nr, err := ix.lookup(h, p)
+	e, nr, err := ix.lookup(h, p, vouched != nil && vouched[0])
 	ix.mu.RUnlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		ix.mu.Lock()
@@ -327,5 +342,6 @@ func (ix *Index) Stat(root, p string) (Entry, bool, error) {
 		ix.put(p, nr)
 		ix.mu.Unlock()
 	}
+	ix.watch.saw(root, []string{p}, nil)
 	return e, true, nil
 }

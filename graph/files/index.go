@@ -85,6 +85,7 @@ type Index struct {
 	list  []overRec       // over's records in the order they were first put
 	gone  map[string]bool // paths found missing this run
 	dirty bool
+	watch *Watch // the file watcher's word, when there is one (watch.go)
 }
 
 // The file: indexMagic, record count (u64), length of the string area (u64),
