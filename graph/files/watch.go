@@ -59,7 +59,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-		"slices"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
