@@ -53,6 +53,7 @@ package files
 // files in it are then hashed through the index as usual.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -150,6 +151,7 @@ type Watch struct {
 	trustOn  atomic.Bool
 	changed  bool // something differs from what is stored, beyond the index
 	scanFull bool
+	nChanged int // relevant changes since the stored clock
 
 	mu   sync.Mutex
 	seen [][]string
@@ -216,6 +218,7 @@ func (w *Watch) Use(ix *Index, root string, indexID FileID, watcher string, ch C
 			rel = append(rel, c)
 		}
 	}
+	w.nChanged = len(rel)
 	if len(rel) == 0 {
 		// Nothing changed: keep the stored clock, so that a no-op plan
 		// writes nothing.
@@ -233,6 +236,10 @@ func (w *Watch) Use(ix *Index, root string, indexID FileID, watcher string, ch C
 	w.trustOn.Store(true)
 	return ""
 }
+
+// Changed returns how many paths of the workspace (bottle's own files
+// aside) the watcher reported as changed, once Use trusted it.
+func (w *Watch) Changed() int { return w.nChanged }
 
 // Watch returns the file watcher's part of this run (set by Watch.Use), or
 // nil.
@@ -624,11 +631,8 @@ func (r *reader) list() []string {
 	}
 	out := make([]string, 0, n)
 	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != 0 {
-			i++
-		}
-		if i == 0 || i == len(v) {
+		i := bytes.IndexByte(v, 0)
+		if i <= 0 {
 			r.err = errShort
 			return nil
 		}
