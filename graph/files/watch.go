@@ -60,6 +60,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -219,20 +220,21 @@ func (w *Watch) Use(ix *Index, root string, indexID FileID, watcher string, ch C
 		}
 	}
 	w.nChanged = len(rel)
-	if len(rel) == 0 {
-		// Nothing changed: keep the stored clock, so that a no-op plan
-		// writes nothing.
-		w.clock = w.storedClock
-		w.vouched = w.stored
-	} else {
-		w.changed = true
-		w.vouched = dropChanged(w.stored, rel)
-		for k, e := range w.walks {
-			if !walkValid(e, rel) {
-				delete(w.walks, k)
-			}
+	w.vouched = dropChanged(w.stored, rel)
+	affected := len(w.vouched) != len(w.stored)
+	for k, e := range w.walks {
+		if !walkValid(e, rel) {
+			delete(w.walks, k)
+			affected = true
 		}
 	}
+	// When nothing this workspace's plans rely on changed (git's own files
+	// change on every git status), Save keeps the stored file and clock,
+	// so that a no-op plan writes nothing: what the stored paths and walks
+	// say still holds since that clock, and the next plan asks since it
+	// again. Whenever Save writes, it stores the new clock: every change
+	// up to it has been applied above.
+	w.changed = affected
 	w.trustOn.Store(true)
 	return ""
 }
@@ -245,8 +247,16 @@ func (w *Watch) Changed() int { return w.nChanged }
 // nil.
 func (ix *Index) Watch() *Watch { return ix.watch }
 
-// relevant reports whether a change at p matters: not bottle's own files.
-func relevant(p string) bool { return p != "" && !workspace.Reserved(p) }
+// relevant reports whether a change at p may matter: not bottle's own
+// files, nor what lies below a version-control folder (never vouched for,
+// never in a reused walk).
+func relevant(p string) bool {
+	if p == "" || workspace.Reserved(p) {
+		return false
+	}
+	dir, _ := path.Split(p)
+	return dir == "" || watchable(strings.TrimSuffix(dir, "/"))
+}
 
 // watchable reports whether a change at p would be reported: not below
 // .bottle/ (ignored here) nor a version-control folder (ignored by the
@@ -473,7 +483,7 @@ func (w *Watch) Save(ix *Index) error {
 	defer w.mu.Unlock()
 	vouched, added := w.merged()
 	walks := w.used
-	if !w.changed && !added && id == w.storedIndex && w.clock == w.storedClock {
+	if !w.changed && !added && id == w.storedIndex {
 		return nil
 	}
 	if w.clock == "" {
