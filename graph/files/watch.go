@@ -481,11 +481,11 @@ func (w *Watch) Save(ix *Index) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	vouched, added := w.merged()
-	walks := w.used
-	if !w.changed && !added && id == w.storedIndex {
+	if !w.changed && id == w.storedIndex && !w.sawNew() {
 		return nil
 	}
+	vouched, _ := w.merged()
+	walks := w.used
 	if w.clock == "" {
 		return nil
 	}
@@ -496,6 +496,37 @@ func (w *Watch) Save(ix *Index) error {
 	w.walks, w.changed = maps.Clone(walks), false
 	w.vouched = vouched
 	return nil
+}
+
+// sawNew reports whether this run looked at a path not vouched for. The
+// caller holds w.mu.
+func (w *Watch) sawNew() bool {
+	v := w.vouched
+	dirs := map[string]bool{}
+	addable := func(p string) bool {
+		dir, _ := path.Split(p)
+		return watchable(p) && realDirs(w.root, strings.TrimSuffix(dir, "/"), dirs)
+	}
+	for _, s := range w.seen {
+		if slices.IsSorted(s) {
+			j := 0
+			for _, p := range s {
+				for j < len(v) && v[j] < p {
+					j++
+				}
+				if (j == len(v) || v[j] != p) && addable(p) {
+					return true
+				}
+			}
+			continue
+		}
+		for _, p := range s {
+			if _, ok := slices.BinarySearch(v, p); !ok && addable(p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // merged returns the vouched paths to store: those vouched for this run,
