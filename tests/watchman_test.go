@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -46,19 +47,26 @@ func init() {
 		watchmenMu.Unlock()
 		ts.Defer(stop)
 	}
-	// plaincopy: plan a copy of the workspace without a file watcher, and
-	// check that it prints what the previous command (a plan with one)
-	// printed.
+	// plaincopy [DIR]: plan a copy of the workspace ($WORK, or DIR in it)
+	// without a file watcher, and check that it prints what the previous
+	// command (a plan with one) printed.
 	scriptCmds["plaincopy"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) > 1 {
+			ts.Fatalf("usage: plaincopy [DIR]")
+		}
 		watched := ts.ReadFile("stdout")
 		work := ts.Getenv("WORK")
 		plain := work + "-plain"
+		ws := plain
+		if len(args) == 1 {
+			ws = filepath.Join(plain, args[0])
+		}
 		ts.Check(os.RemoveAll(plain))
 		ts.Defer(func() { os.RemoveAll(plain) })
 		if out, err := exec.Command("cp", "-a", work, plain).CombinedOutput(); err != nil {
 			ts.Fatalf("copying the workspace: %v\n%s", err, out)
 		}
-		ts.Check(ts.Exec("bottle", "-C", plain, "plan", "-v", "--fsmonitor", "off"))
+		ts.Check(ts.Exec("bottle", "-C", ws, "plan", "-v", "--fsmonitor", "off"))
 		if plainOut := ts.ReadFile("stdout"); plainOut != watched {
 			ts.Fatalf("the plan with watchman:\n%s\nthe plan without:\n%s", watched, plainOut)
 		}
