@@ -57,8 +57,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"maps"
+	mathbits "math/bits"
 	"os"
 	"path"
 	"slices"
@@ -164,7 +166,7 @@ type walkEntry struct {
 	files []string // sorted
 }
 
-const watchMagic = "bottle-watch 1\n"
+const watchMagic = "bottle-watch 2\n"
 
 // LoadWatch reads the watch file at path (workspace.WatchPath). A missing
 // or damaged file is an empty one: the run scans in full.
@@ -591,9 +593,13 @@ func putList(b []byte, list []string) []byte {
 
 // The file: watchMagic; the watcher's name, the clock (u32 length, bytes);
 // the index's FileID (4 × i64); the vouched paths; the number of walks
-// (u32), each its key (u32 length, bytes), its folder, its files. A list
-// of paths is its count (u32), its length in bytes (u32) and the paths,
-// each followed by a NUL byte. Little-endian.
+// (u32), each its key and its folder (u32 length, bytes), then either 0
+// (u8) and its files as a list, or 1 and a bitmap over the vouched paths
+// (⌈n/8⌉ bytes, bit i of byte i/8 for path i) when they hold every file;
+// last a CRC-32C of everything before it (u32). A list of paths is its
+// count (u32), its length in bytes (u32) and the paths, each followed by a
+// NUL byte. Little-endian. The writer sorts the lists; the checksum stands
+// for checking the order on every load.
 func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[string]*walkEntry) []byte {
 	b := []byte(watchMagic)
 	b = putStr(b, watcher)
@@ -609,11 +615,38 @@ func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[s
 	slices.Sort(keys)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(keys)))
 	for _, k := range keys {
+		e := walks[k]
 		b = putStr(b, k)
-		b = putStr(b, walks[k].base)
-		b = putList(b, walks[k].files)
+		b = putStr(b, e.base)
+		if bits, ok := bitmapOf(vouched, e.files); ok {
+			b = append(b, 1)
+			b = append(b, bits...)
+		} else {
+			b = append(b, 0)
+			b = putList(b, e.files)
+		}
 	}
-	return b
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// bitmapOf marks the paths of all (sorted) that files (sorted) holds; ok
+// is false when all lacks one of files.
+func bitmapOf(all, files []string) ([]byte, bool) {
+	bits := make([]byte, (len(all)+7)/8)
+	j := 0
+	for _, f := range files {
+		for j < len(all) && all[j] < f {
+			j++
+		}
+		if j == len(all) || all[j] != f {
+			return nil, false
+		}
+		bits[j/8] |= 1 << (j % 8)
+		j++
+	}
+	return bits, true
 }
 
 var errShort = errors.New("short")
@@ -662,7 +695,8 @@ func (r *reader) str() string {
 	return unsafe.String(&v[0], len(v))
 }
 
-// list reads a list of paths; they must be sorted and distinct.
+// list reads a list of paths (sorted and distinct, as written: the file's
+// checksum vouches for it).
 func (r *reader) list() []string {
 	n, size := r.u32(), r.u32()
 	v := r.bytes(size)
@@ -677,12 +711,7 @@ func (r *reader) list() []string {
 			r.err = errShort
 			return nil
 		}
-		s := unsafe.String(&v[0], i)
-		if len(out) > 0 && out[len(out)-1] >= s {
-			r.err = errShort
-			return nil
-		}
-		out = append(out, s)
+		out = append(out, unsafe.String(&v[0], i))
 		v = v[i+1:]
 	}
 	if len(out) != int(n) {
@@ -693,10 +722,14 @@ func (r *reader) list() []string {
 }
 
 func (w *Watch) decode(b []byte) bool {
-	if len(b) < len(watchMagic) || string(b[:len(watchMagic)]) != watchMagic {
+	if len(b) < len(watchMagic)+4 || string(b[:len(watchMagic)]) != watchMagic {
 		return false
 	}
-	r := &reader{b: b[len(watchMagic):]}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return false
+	}
+	r := &reader{b: body[len(watchMagic):]}
 	w.storedWatcher = r.str()
 	w.storedClock = r.str()
 	w.storedIndex = FileID{r.i64(), r.i64(), r.i64(), r.i64()}
@@ -704,10 +737,41 @@ func (w *Watch) decode(b []byte) bool {
 	n := r.u32()
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		k := r.str()
-		e := &walkEntry{base: r.str(), files: r.list()}
+		e := &walkEntry{base: r.str()}
+		switch form := r.bytes(1); {
+		case r.err != nil:
+		case form[0] == 0:
+			e.files = r.list()
+		case form[0] == 1:
+			bits := r.bytes(uint32((len(w.stored) + 7) / 8))
+			if r.err == nil {
+				e.files = fromBitmap(w.stored, bits)
+			}
+		default:
+			r.err = errShort
+		}
 		w.walks[k] = e
 	}
 	return r.err == nil && len(r.b) == 0 && w.storedClock != ""
+}
+
+// fromBitmap returns the paths of all that bits marks.
+func fromBitmap(all []string, bits []byte) []string {
+	n := 0
+	for _, c := range bits {
+		n += mathbits.OnesCount8(c)
+	}
+	out := make([]string, 0, n)
+	for i, c := range bits {
+		for c != 0 {
+			k := mathbits.TrailingZeros8(c)
+			c &= c - 1
+			if j := i*8 + k; j < len(all) {
+				out = append(out, all[j])
+			}
+		}
+	}
+	return out
 }
 
 // walkKey names a walk: its folder, the pattern that keeps files (empty:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -355,23 +356,37 @@ func TestWatchDoubt(t *testing.T) {
 func TestWatchFileRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "watch")
-	walks := map[string]*walkEntry{walkKey("src", "src/**", []string{"a", "b"}): {base: "src", files: []string{"src/a", "src/b"}}}
-	b := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c"}, walks)
+	walks := map[string]*walkEntry{
+		// Every file vouched for: kept as a bitmap over the vouched paths.
+		walkKey("src", "src/**", []string{"a", "b"}): {base: "src", files: []string{"src/a", "src/c"}},
+		// One that is not (another step's output): kept as a list.
+		walkKey(".", "**", nil): {base: ".", files: []string{"gen/x", "src/a"}},
+		walkKey("none", "", nil): {base: "none", files: nil},
+	}
+	b := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}, walks)
 	must(t, os.WriteFile(p, b, 0o644))
 	w := LoadWatch(p)
 	if w.Clock() != "c:1" || w.Watcher() != "root" || w.storedIndex != (FileID{1, 2, 3, 4}) ||
-		!reflect.DeepEqual(w.stored, []string{"a", "b/c"}) || !reflect.DeepEqual(w.walks, walks) {
+		!reflect.DeepEqual(w.stored, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}) || len(w.walks) != len(walks) {
 		t.Fatalf("round trip: %+v", w)
 	}
-	// Every truncation, and unsorted paths, read as no file at all.
+	for k, e := range walks {
+		got := w.walks[k]
+		if got == nil || got.base != e.base || len(got.files)+len(e.files) > 0 && !reflect.DeepEqual(got.files, e.files) {
+			t.Errorf("walk %q: got %+v, want %+v", k, got, e)
+		}
+	}
+	// Every truncation, and every flipped bit of a byte, reads as no file.
 	for i := 0; i < len(b); i++ {
 		must(t, os.WriteFile(p, b[:i], 0o644))
 		if LoadWatch(p).Clock() != "" {
 			t.Fatalf("truncated at %d: read a clock", i)
 		}
-	}
-	must(t, os.WriteFile(p, encodeWatch("root", "c:1", FileID{}, []string{"b", "a"}, nil), 0o644))
-	if LoadWatch(p).Clock() != "" {
-		t.Fatal("unsorted paths accepted")
+		c := slices.Clone(b)
+		c[i] ^= 0x10
+		must(t, os.WriteFile(p, c, 0o644))
+		if LoadWatch(p).Clock() != "" {
+			t.Fatalf("byte %d changed: read a clock", i)
+		}
 	}
 }
