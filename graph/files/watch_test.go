@@ -360,7 +360,7 @@ func TestWatchFileRoundTrip(t *testing.T) {
 		// Every file vouched for: kept as a bitmap over the vouched paths.
 		walkKey("src", "src/**", []string{"a", "b"}): {base: "src", files: []string{"src/a", "src/c"}},
 		// One that is not (another step's output): kept as a list.
-		walkKey(".", "**", nil): {base: ".", files: []string{"gen/x", "src/a"}},
+		walkKey(".", "**", nil):  {base: ".", files: []string{"gen/x", "src/a"}},
 		walkKey("none", "", nil): {base: "none", files: nil},
 	}
 	b := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}, walks)
