@@ -66,6 +66,22 @@ type Settings struct {
 	// "git"; "" when unset. It becomes the var SourceDateEpochVar, the
 	// default of every step's source_date_epoch field (sourcedate.go).
 	SourceDateEpoch string
+	// Fsmonitor is fsmonitor: "watchman" to ask a running watchman what
+	// changed instead of looking at every input; "" (unset, "off" or
+	// "none") looks at every input.
+	Fsmonitor string
+}
+
+// CheckFsmonitor reads a value of settings.fsmonitor, --fsmonitor or
+// BOTTLE_FSMONITOR: "watchman", or "off"/"none" (returned as "").
+func CheckFsmonitor(v string) (string, error) {
+	switch v {
+	case "watchman":
+		return v, nil
+	case "off", "none":
+		return "", nil
+	}
+	return "", fmt.Errorf(`want "watchman", "off" or "none", got %q`, v)
 }
 
 // Pos is a 1-based line and column. The zero Pos means unknown.

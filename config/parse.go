@@ -316,7 +316,7 @@ func (p *parser) settings(v any, s *Settings) {
 	if !ok {
 		return
 	}
-	known := []string{"buildkit", "cache_dir", "default", "jobs", "pools", "remote_cache", SourceDateEpochField}
+	known := []string{"buildkit", "cache_dir", "default", "fsmonitor", "jobs", "pools", "remote_cache", SourceDateEpochField}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		path := "settings." + k
 		switch k {
@@ -330,6 +330,14 @@ func (p *parser) settings(v any, s *Settings) {
 					p.fieldErr(path, "%v", err)
 				}
 				s.Buildkit = addr
+			}
+		case "fsmonitor":
+			if v, ok := p.str(keyPath{"settings", k}, m[k]); ok {
+				fm, err := CheckFsmonitor(v)
+				if err != nil {
+					p.fieldErr(path, "%v", err)
+				}
+				s.Fsmonitor = fm
 			}
 		case "jobs":
 			if n, ok := p.stepsAtOnce(path, m[k]); ok {

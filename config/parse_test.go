@@ -150,6 +150,10 @@ var errorTests = []struct {
 		`bottle.toml:2:1: settings.jobs: want a whole number of steps at once, got a string`},
 	{"jobs zero", "[settings]\njobs = 0\n",
 		`bottle.toml:2:1: settings.jobs: want a number of steps at once from 1 to 4096, got 0`},
+	{"fsmonitor unknown", "[settings]\nfsmonitor = \"inotify\"\n",
+		`bottle.toml:2:1: settings.fsmonitor: want "watchman", "off" or "none", got "inotify"`},
+	{"fsmonitor not a string", "[settings]\nfsmonitor = true\n",
+		`bottle.toml:2:1: settings.fsmonitor: want a string, got a boolean`},
 	{"buildkit without scheme", "[settings]\nbuildkit = \"builder:1234\"\n",
 		`bottle.toml:2:1: settings.buildkit: want the address of a buildkitd, "tcp://HOST:PORT" or "unix:///PATH/buildkitd.sock", got "builder:1234"`},
 	{"buildkit tcp without port", "[settings]\nbuildkit = \"tcp://builder\"\n",
@@ -401,4 +405,21 @@ func exactPos(t *posTree, path string) (Pos, bool) {
 	}
 	p, ok := t.fields[parts[len(parts)-1]]
 	return p, ok
+}
+
+func TestParseFsmonitor(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`fsmonitor = "watchman"`, "watchman"},
+		{`fsmonitor = "off"`, ""},
+		{`fsmonitor = "none"`, ""},
+		{``, ""},
+	} {
+		f, err := Parse("bottle.toml", []byte("[settings]\n"+tt.in+"\n"), kinds)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.in, err)
+		}
+		if f.Settings.Fsmonitor != tt.want {
+			t.Errorf("%s: Fsmonitor = %q, want %q", tt.in, f.Settings.Fsmonitor, tt.want)
+		}
+	}
 }

@@ -167,10 +167,12 @@ func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	// resolve once more, looking at everything, so the error (or the
 	// folder's files) come out as they should. Each attempt resolves its
 	// own copy of the steps; the graph is never changed.
-	p, err := pl.plan(targets, pl.Index.Has)
+	// The file watcher's walks (Index.Watch) are trusted only on the first
+	// attempt: any doubt looks at everything.
+	p, err := pl.plan(targets, pl.Index.Has, pl.Index.Watch())
 	var he *hashError
 	if errors.As(err, &he) {
-		return pl.plan(targets, nil)
+		return pl.plan(targets, nil, nil)
 	}
 	return p, err
 }
@@ -181,8 +183,8 @@ type hashError struct{ err error }
 func (e *hashError) Error() string { return "hashing inputs: " + e.err.Error() }
 func (e *hashError) Unwrap() error { return e.err }
 
-func (pl *Planner) plan(targets []string, known func(string) bool) (*Plan, error) {
-	order, err := pl.Graph.Resolve(targets, known)
+func (pl *Planner) plan(targets []string, known func(string) bool, watch *files.Watch) (*Plan, error) {
+	order, err := pl.Graph.resolve(targets, known, watch)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,12 @@ import (
 // were files when last hashed, so they need not be looked at twice (see
 // files.ExpandKnown).
 func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error) {
+	return g.resolve(names, known, nil)
+}
+
+// resolve is Resolve that takes folder walks from watch when the file
+// watcher vouches for them (nil: none; see files.ExpandWatched).
+func (g *Graph) resolve(names []string, known func(string) bool, watch *files.Watch) ([]*Node, error) {
 	var roots []*Node
 	if len(names) == 0 {
 		roots = g.Nodes
@@ -94,7 +100,7 @@ func (g *Graph) Resolve(names []string, known func(string) bool) ([]*Node, error
 				}
 			}
 		}
-		errs = append(errs, g.expandAll(wave, virtual, outputs, producers, known)...)
+		errs = append(errs, g.expandAll(wave, virtual, outputs, producers, known, watch)...)
 		var next []*Node
 		for _, c := range wave {
 			for _, d := range c.Needs {
@@ -152,7 +158,7 @@ func (g *Graph) NoStep(name string) error {
 	return &UsageError{Msg: msg}
 }
 
-func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node, known func(string) bool) []error {
+func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node, known func(string) bool, watch *files.Watch) []error {
 	errs := make([]error, len(nodes))
 	exps := make([]*files.Expansion, len(nodes))
 	var wg sync.WaitGroup
@@ -174,7 +180,7 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []strin
 				exp := &files.Expansion{}
 				if len(n.Inputs) > 0 {
 					var err error
-					exp, err = files.ExpandKnown(g.Root, n.Inputs, virtual, known)
+					exp, err = files.ExpandWatched(g.Root, n.Inputs, virtual, known, watch)
 					if err != nil {
 						errs[i] = g.errorf(n, "inputs", "%v", err)
 						continue

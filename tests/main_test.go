@@ -159,6 +159,8 @@ func TestScripts(t *testing.T) {
 				return true, nil
 			case "browser":
 				return haveBrowser()
+			case "watchman":
+				return watchmanCondition()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -29,6 +29,7 @@ const (
 	lockName        = "lock"          // the workspace lock, holding who has it
 	indexName       = "index"         // the file-hash index (package graph/files owns its format)
 	configCacheName = "config.cache"  // the parsed bottle.toml (package graph owns its format)
+	watchName       = "watch"         // the file watcher's clock and what it vouches for (package graph/files owns its format); watch.lock beside it
 	logsName        = "logs"          // one log per step: logs/STEP.log
 	tmpName         = "tmp"           // restore's temporary files; emptied when apply takes the lock
 )
@@ -38,6 +39,10 @@ func Dir(root string) string { return filepath.Join(root, DirName) }
 
 // IndexPath is the file-hash index of the workspace at root.
 func IndexPath(root string) string { return filepath.Join(Dir(root), indexName) }
+
+// WatchPath is where the file watcher's clock is kept for the workspace at
+// root (settings.fsmonitor), beside the index it belongs to.
+func WatchPath(root string) string { return filepath.Join(Dir(root), watchName) }
 
 // ConfigCachePath is where the parsed config of the workspace at root is kept.
 func ConfigCachePath(root string) string { return filepath.Join(Dir(root), configCacheName) }

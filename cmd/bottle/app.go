@@ -24,6 +24,7 @@ type app struct {
 	dir, file, cacheDir string
 	color, progress     string
 	verbose             bool
+	fsmonitor           string // --fsmonitor: "watchman", "off", "none" or "" (settings.fsmonitor decides)
 
 	remoteCache                        string
 	remoteWrite, remoteStrict, offline bool
@@ -70,6 +71,7 @@ func (a *app) globalFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&a.remoteWrite, "remote-cache-write", a.remoteWrite, "also upload the results of steps that ran to the remote cache (CI)")
 	fs.BoolVar(&a.remoteStrict, "remote-cache-strict", a.remoteStrict, "fail when the remote cache cannot be used, instead of warning and running locally")
 	fs.BoolVar(&a.offline, "offline", a.offline, "use no remote cache, whatever the flags and settings say")
+	fs.StringVar(&a.fsmonitor, "fsmonitor", a.fsmonitor, "ask the file watcher `NAME` what changed instead of looking at every input: watchman, or off (default: settings.fsmonitor)")
 	fs.Var(&a.vars, "var", "set the var `NAME=VALUE` for this plan or apply, instead of its [vars] value (repeatable)")
 }
 
@@ -121,7 +123,7 @@ func (a *app) commands() *ffcli.Command {
 	}
 	root.Subcommands = []*ffcli.Command{
 		a.planCmd(), a.applyCmd(), a.explainCmd(), a.graphCmd(), a.listCmd(), a.logsCmd(), a.cleanCmd(), a.cacheCmd(),
-		a.initCmd(), a.completionCmd(), a.versionCmd(), a.helpCmd(root), a.completeCmd(root),
+		a.watchCmd(), a.initCmd(), a.completionCmd(), a.versionCmd(), a.helpCmd(root), a.completeCmd(root),
 	}
 	root.UsageFunc = usageFunc
 	for _, c := range root.Subcommands {

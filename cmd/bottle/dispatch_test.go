@@ -314,7 +314,7 @@ needs = ["gen"]
 		words []string
 		want  string
 	}{
-		{[]string{""}, "plan apply explain graph list logs clean cache init completion version help"},
+		{[]string{""}, "plan apply explain graph list logs clean cache watch init completion version help"},
 		{[]string{"ap"}, "apply"},
 		{[]string{"-C", dir, "apply", "--ye"}, "--yes"},
 		{[]string{"-C", dir, "apply", ""}, "ci cross cross[amd64] cross[arm64] gen"},

@@ -21,27 +21,46 @@ type pipeline struct {
 	index    *files.Index
 	state    *workspace.State
 	cacheDir string
+	watch    *files.Watch // the file watcher's part of this run (fsmonitor.go), or nil
 }
 
-// openWorkspace loads the config, the state and the file-hash index. It
-// writes nothing.
-func (a *app) openWorkspace() (*pipeline, error) {
+// openWorkspace loads the config, the state and the file-hash index, and
+// asks the file watcher what changed when fsmonitor says so. It writes
+// nothing.
+func (a *app) openWorkspace() (*pipeline, error) { return a.openWorkspaceWatched(false) }
+
+// openWorkspaceWatched is openWorkspace; register (apply) makes watchman
+// watch the workspace when fsmonitor is on.
+func (a *app) openWorkspaceWatched(register bool) (*pipeline, error) {
 	root, err := a.workspaceDir()
 	if err != nil {
 		return nil, err
 	}
 	cfg := workspace.ConfigPath(root, a.file)
 	ws := &pipeline{root: root}
+	// --fsmonitor (or BOTTLE_FSMONITOR) is known now: watchman is asked
+	// while the config loads. settings.fsmonitor is known only after.
+	flagMode, err := a.fsmonitorMode("")
+	if err != nil {
+		return nil, err
+	}
+	var watched <-chan watchAnswer
+	if flagMode != "" {
+		watched = askWatchman(context.Background(), root, register)
+	}
 	// The state and the index load while the config does: each takes tens
 	// of milliseconds for a large workspace.
 	var stateErr, indexErr error
+	var indexID files.FileID
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
 		ws.state, stateErr = workspace.Load(root)
-		ws.index, indexErr = files.OpenIndex(workspace.IndexPath(root))
-		if indexErr == nil {
-			ws.index.Prestat(root) // looks at the files while the config loads
+		ws.index, indexID, indexErr = files.OpenIndexID(workspace.IndexPath(root))
+		if indexErr == nil && flagMode == "" {
+			// Look at the files while the config loads; a watcher that
+			// answers ends this (useWatch): it vouches for them instead.
+			ws.index.Prestat(root)
 		}
 	}()
 	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()})
@@ -50,6 +69,9 @@ func (a *app) openWorkspace() (*pipeline, error) {
 		return nil, err
 	}
 	ws.g = g
+	if a.fsmonitor == "" && g.Config.Settings.Fsmonitor != "" {
+		watched = askWatchman(context.Background(), root, register)
+	}
 	if stateErr != nil {
 		if ws.state == nil {
 			return nil, stateErr
@@ -58,6 +80,9 @@ func (a *app) openWorkspace() (*pipeline, error) {
 	}
 	if indexErr != nil {
 		return nil, indexErr
+	}
+	if watched != nil {
+		a.useWatch(ws, <-watched, indexID)
 	}
 	ws.cacheDir, err = a.resolveCacheDir(root, g.Config.Settings.CacheDir)
 	if err != nil {
@@ -159,6 +184,10 @@ func (ws *pipeline) saveIndex() error {
 	}
 	if err := ws.g.SaveConfigCache(); err != nil {
 		return err
+	}
+	if ws.watch != nil {
+		// The index first, then the clock that belongs to it.
+		return ws.watch.Save(ws.index)
 	}
 	return ws.index.Save()
 }

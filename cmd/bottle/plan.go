@@ -32,7 +32,10 @@ outside .bottle/ (where it keeps the file-hash index). It contacts nothing,
 but for one read-only question: the Docker engine's platform, asked once
 when an image.build that names no platform is planned (its key holds it).
 The one thing it runs is a computed var's command ([vars] v = { sh = ... }),
-once, when a planned step uses the var; -v prints the values.
+once, when a planned step uses the var; -v prints the values. With
+settings.fsmonitor = "watchman" (or --fsmonitor watchman) it asks a
+watchman that already runs which files changed, and looks only at those
+('bottle help watch'); -v says when it looks at every file, and why.
 
 Each step's status:
 

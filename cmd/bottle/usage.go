@@ -10,7 +10,7 @@ import (
 )
 
 var globalNames = map[string]bool{"C": true, "f": true, "cache-dir": true, "color": true, "progress": true, "v": true,
-	"remote-cache": true, "remote-cache-write": true, "remote-cache-strict": true, "offline": true}
+	"remote-cache": true, "remote-cache-write": true, "remote-cache-strict": true, "offline": true, "fsmonitor": true}
 
 // usageFunc prints a command's help: usage, description, its own flags,
 // then the global flags, subcommands and an example.

@@ -124,6 +124,13 @@ func Expand(root string, patterns []string, virtual *Virtual) (*Expansion, error
 // without looking at it, since hashing it looks anyway. A caller that finds
 // it missing or changed in kind when hashing expands again without known.
 func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(string) bool) (*Expansion, error) {
+	return ExpandWatched(root, patterns, virtual, known, nil)
+}
+
+// ExpandWatched is ExpandKnown that takes the files below a folder from
+// watch (nil: none) when the file watcher vouches that nothing was created,
+// deleted or renamed there since they were listed (see watch.go).
+func ExpandWatched(root string, patterns []string, virtual *Virtual, known func(string) bool, watch *Watch) (*Expansion, error) {
 	if virtual == nil {
 		virtual = &Virtual{}
 	}
@@ -211,11 +218,14 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 			switch {
 			case isDir:
 				if !underExcluded(pt.glob) {
-					n := len(exp.Files)
-					if exp.Files, err = walk(root, pt.glob, excluded, nil, exp.Files); err != nil {
+					found, err := watch.walk(walkKey(pt.glob, "", excl), pt.glob, func() ([]string, error) {
+						return walk(root, pt.glob, excluded, nil, nil)
+					})
+					if err != nil {
 						return nil, err
 					}
-					matched = len(exp.Files) > n
+					exp.Files = append(exp.Files, found...)
+					matched = len(found) > 0
 				}
 			case exists && (mode.IsRegular() || mode&fs.ModeSymlink != 0):
 				if !underExcluded(pt.glob) {
@@ -249,13 +259,14 @@ func ExpandKnown(root string, patterns []string, virtual *Virtual, known func(st
 						return ok
 					}
 				}
-				n := len(exp.Files)
-				var err error
-				exp.Files, err = walk(root, base, excluded, keep, exp.Files)
+				found, err := watch.walk(walkKey(base, pt.glob, excl), base, func() ([]string, error) {
+					return walk(root, base, excluded, keep, nil)
+				})
 				if err != nil {
 					return nil, err
 				}
-				matched = len(exp.Files) > n
+				exp.Files = append(exp.Files, found...)
+				matched = len(found) > 0
 			}
 			for _, v := range virtual.under(base) {
 				if ok, _ := doublestar.Match(pt.glob, v); ok {

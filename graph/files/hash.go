@@ -42,7 +42,9 @@ type hasher struct {
 	// A folder with few of the paths asked for is not opened: its files
 	// are looked at by their path from the workspace's root, held open in
 	// top. Opening and closing a folder costs about what two lstats do.
-	direct bool // look at the next path from top
+	direct bool     // look at the next path from top
+	batch  []string // the paths being looked at, and the position of
+	at0    int      // the current one: for plan's look ahead
 	topIn  bool
 	top    folder
 }
@@ -130,11 +132,7 @@ func statOf(st *unix.Stat_t) stat {
 
 // entryFor is the entry of p as st describes it, without its digest.
 func entryFor(p string, st stat) Entry {
-	mode := fs.FileMode(st.mode & 0o777)
-	if st.mode&unix.S_IFMT == unix.S_IFLNK {
-		mode |= fs.ModeSymlink
-	}
-	return Entry{Path: p, Size: st.size, Mode: mode}
+	return Entry{Path: p, Size: st.size, Mode: modeOf(st.mode)}
 }
 
 // hashFile reads the file name in folder f, size bytes long by its lstat,
@@ -178,28 +176,33 @@ func (h *hasher) hashFile(f *folder, name string, size int64) (cache.Digest, boo
 }
 
 // lookup returns the entry for one path, hashing it when its stat data
-// changed or its record is racy. The returned record is non-nil when it must
-// be stored. The caller holds ix.mu for reading.
-func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
+// changed or its record is racy. vouched says that the file watcher vouches
+// for p's record (watch.go): a trusted, whole record is then used without
+// an lstat. The returned record is non-nil when it must be stored. The
+// caller holds ix.mu for reading.
+func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, error) {
 	dir, name := splitDir(p)
 	if name == "" || name == "." || name == ".." {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
 	}
-	// The record, looked up once: before the look when an early one may
-	// vouch for the file, after it otherwise.
+	// The record, looked up once: before the look when the watcher or an
+	// early look may vouch for the file, after it otherwise.
 	var (
 		r            record
 		held, looked bool
 	)
-	if ix.pre != nil {
+	if vouched || ix.pre != nil {
 		var i int
 		r, i, held = ix.getAt(p, &h.near)
 		looked = true
-		if held && i >= 0 && ix.unchanged(i) && r.trusted() {
+		if held && r.trusted() && (vouched && r.hashed != 0 || i >= 0 && ix.unchanged(i)) {
 			e := entryFor(p, r.st)
 			e.Digest, e.Link = r.digest, r.link
 			return e, nil, nil
 		}
+	}
+	if !h.in || dir != h.dir || h.direct {
+		h.plan(h.batch, h.at0, dir)
 	}
 	f, name, err := h.at(p, dir, name)
 	if err != nil {
@@ -260,6 +263,15 @@ func (ix *Index) lookup(h *hasher, p string) (Entry, *record, error) {
 	return e, nr, nil
 }
 
+// modeOf is an Entry's Mode for an st_mode.
+func modeOf(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	if m&unix.S_IFMT == unix.S_IFLNK {
+		mode |= fs.ModeSymlink
+	}
+	return mode
+}
+
 // Hash returns the entries of paths (relative to root), in order, reading
 // only files whose stat data changed or whose record is racy. The work is
 // spread over all cores in chunks; sorted paths are fastest. A missing file
@@ -294,6 +306,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	)
 	updates := make([][]update, workers)
 	ix.stopPrestat()
+	vouched := ix.watch.trusts(root, paths)
 	ix.mu.RLock()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -311,10 +324,8 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 				end := min(start+chunk, len(paths))
 				h.now = time.Now().UnixNano()
 				for i := start; i < end; i++ {
-					if dir, _ := splitDir(paths[i]); !h.in || dir != h.dir || h.direct {
-						h.plan(paths, i, dir)
-					}
-					e, nr, err := ix.lookup(h, paths[i])
+					h.batch, h.at0 = paths, i
+					e, nr, err := ix.lookup(h, paths[i], vouched != nil && vouched[i])
 					if allowMissing && errors.Is(err, fs.ErrNotExist) {
 						mu.Lock()
 						missing = append(missing, paths[i])
@@ -361,6 +372,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	if firstEr != nil {
 		return nil, nil, firstEr
 	}
+	ix.watch.saw(root, paths, found)
 	return out, found, nil
 }
 
@@ -395,10 +407,10 @@ func (ix *Index) Stat(root, p string) (Entry, bool, error) {
 	h := newHasher(root)
 	defer h.close()
 	h.now = time.Now().UnixNano()
-	dir, _ := splitDir(p)
-	h.plan([]string{p}, 0, dir)
+	vouched := ix.watch.trusts(root, []string{p})
+	h.batch, h.at0 = []string{p}, 0
 	ix.mu.RLock()
-	e, nr, err := ix.lookup(h, p)
+	e, nr, err := ix.lookup(h, p, vouched != nil && vouched[0])
 	ix.mu.RUnlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		ix.mu.Lock()
@@ -414,5 +426,6 @@ func (ix *Index) Stat(root, p string) (Entry, bool, error) {
 		ix.put(p, nr)
 		ix.mu.Unlock()
 	}
+	ix.watch.saw(root, []string{p}, nil)
 	return e, true, nil
 }
