@@ -206,7 +206,14 @@ func (pl *Planner) plan(targets []string, known func(string) bool, watch *files.
 	for _, n := range order {
 		if len(n.Sources) > 0 {
 			single++
-			all = append(all, n.Sources...)
+			if single == 1 {
+				all = n.Sources // read only, as Hash reads it
+			} else {
+				if single == 2 {
+					all = slices.Clone(all)
+				}
+				all = append(all, n.Sources...)
+			}
 		}
 	}
 	if single > 1 {

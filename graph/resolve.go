@@ -247,11 +247,10 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 		return errors.Join(errs...)
 	}
 	n.Sources, n.Produced = n.Sources[:0], n.Produced[:0]
-	n.Sources = slices.Grow(n.Sources, len(exp.Files)+len(exp.Virtual))
 	// Paths come sorted, so runs of them share a folder: remember what the
 	// last folder's chain answered, and look up only the path itself.
 	lastDir, lastDirProd, haveDir := "", (*Node)(nil), false
-	add := func(p string) error {
+	producer := func(p string) *Node {
 		var prod *Node
 		dir, hasDir := "", false
 		if i := strings.LastIndexByte(p, '/'); i >= 0 {
@@ -265,6 +264,22 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 			}
 			prod = lastDirProd
 		}
+		return prod
+	}
+	// Mostly no file found is another step's output: the sources are then
+	// the files found, shared rather than copied (100,000 paths for W1).
+	k := 0
+	for k < len(exp.Files) && producer(exp.Files[k]) == nil {
+		k++
+	}
+	if k == len(exp.Files) && len(exp.Virtual) == 0 {
+		n.Sources = exp.Files[:k:k] // read only; an append copies
+		return nil
+	}
+	n.Sources = slices.Grow(n.Sources, len(exp.Files)+len(exp.Virtual))
+	n.Sources = append(n.Sources, exp.Files[:k]...)
+	add := func(p string) error {
+		prod := producer(p)
 		switch {
 		case prod == nil:
 			n.Sources = append(n.Sources, p)
@@ -283,7 +298,7 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 		}
 		return nil
 	}
-	for _, p := range exp.Files {
+	for _, p := range exp.Files[k:] {
 		if err := add(p); err != nil {
 			return err
 		}

@@ -224,7 +224,13 @@ func ExpandWatched(root string, patterns []string, virtual *Virtual, known func(
 					if err != nil {
 						return nil, err
 					}
-					exp.Files = append(exp.Files, found...)
+					if len(pos) == 1 {
+						// The only pattern: its walk, sorted, is the
+						// expansion, shared (read only; an append copies).
+						exp.Files = found[:len(found):len(found)]
+					} else {
+						exp.Files = append(exp.Files, found...)
+					}
 					matched = len(found) > 0
 				}
 			case exists && (mode.IsRegular() || mode&fs.ModeSymlink != 0):

@@ -761,6 +761,11 @@ func fromBitmap(all []string, bits []byte) []string {
 	for _, c := range bits {
 		n += mathbits.OnesCount8(c)
 	}
+	if n == len(all) && len(bits) == (len(all)+7)/8 && (len(all)%8 == 0 || bits[len(bits)-1]>>(len(all)%8) == 0) {
+		// Every path and nothing past them (one walk over the whole
+		// workspace): shared, read only.
+		return all[:n:n]
+	}
 	out := make([]string, 0, n)
 	for i, c := range bits {
 		for c != 0 {

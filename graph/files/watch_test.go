@@ -390,3 +390,21 @@ func TestWatchFileRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestFromBitmap(t *testing.T) {
+	all := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} // 10: two bytes of bits
+	cases := []struct {
+		bits []byte
+		want []string
+	}{
+		{[]byte{0xff, 0x03}, all}, // every path: shared
+		{[]byte{0xf7, 0x07}, []string{"a", "b", "c", "e", "f", "g", "h", "i", "j"}}, // d left out, a stray bit past the end
+		{[]byte{0x01, 0x02}, []string{"a", "j"}},
+		{[]byte{0x00, 0x00}, []string{}},
+	}
+	for _, c := range cases {
+		if got := fromBitmap(all, c.bits); !slices.Equal(got, c.want) {
+			t.Errorf("fromBitmap(%08b) = %q, want %q", c.bits, got, c.want)
+		}
+	}
+}
