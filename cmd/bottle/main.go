@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"syscall"
 
@@ -28,7 +29,7 @@ func main() {
 		debug.SetGCPercent(800)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(100 << 20)
+		keepLimitAboveLive(100 << 20)
 	}
 	// BOTTLE_CPUPROFILE=FILE writes a CPU profile, for work on speed.
 	if p := os.Getenv("BOTTLE_CPUPROFILE"); p != "" {
@@ -53,6 +54,31 @@ func main() {
 		os.Exit(code)
 	}
 	os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// keepLimitAboveLive sets the soft memory limit to floor, and raises it to
+// twice the live heap whenever a collection finds more than half of it
+// live. A limit below the live heap makes the collector run back to back
+// (a first plan of 20,000 steps, whose parsed config and new index
+// records hold 110 MB, spent three quarters of its time collecting);
+// above it, the limit only bounds the garbage.
+func keepLimitAboveLive(floor int64) {
+	debug.SetMemoryLimit(floor)
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var arm func()
+	arm = func() {
+		sentinel := new([64]byte) // freed by each collection: its finalizer runs after it
+		runtime.SetFinalizer(sentinel, func(*[64]byte) {
+			metrics.Read(live)
+			if live[0].Value.Kind() == metrics.KindUint64 {
+				if want := 2 * int64(live[0].Value.Uint64()); want > debug.SetMemoryLimit(-1) {
+					debug.SetMemoryLimit(want)
+				}
+			}
+			arm()
+		})
+	}
+	arm()
 }
 
 // exitCoder is an error that decides the process's exit status.
