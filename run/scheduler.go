@@ -122,8 +122,9 @@ type done struct {
 	values map[string]string
 }
 
-// Apply runs plan. It returns ErrFailed (wrapped) when a step failed, and
-// the context's error when interrupted; the summary is filled either way.
+// Apply runs plan. It returns ErrFailed (wrapped) when a step failed, the
+// context's error when interrupted, and the error of the cache's last sync
+// if that alone failed; the summary is filled either way.
 func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error) {
 	jobs := max(a.Jobs, 1)
 	sum := &Summary{}
