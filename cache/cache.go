@@ -11,9 +11,13 @@
 //	holds/                 what running applies use, one locked file each (hold.go)
 //
 // Any number of processes may share one cache. Every write goes to a
-// temporary file that is synced and then renamed into place, and a result's
-// manifest is written only after every blob it names, so a process killed at
-// any instant leaves only complete entries visible. Every read of a blob's
+// temporary file that is renamed into place, and a result's manifest is
+// renamed into place only after every blob it names is durable (PutFile
+// and PutResult sync each file; StageFile and CommitResults sync a group
+// at once), so a process killed at any instant leaves only complete
+// entries visible, and so does a system crash (save blobs fetched from a
+// remote, which are not synced: one cut short is found corrupt on read, a
+// miss). Every read of a blob's
 // content is verified against its digest; a blob that does not match is moved
 // to corrupt/ and reported as a miss, never returned.
 package cache

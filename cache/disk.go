@@ -57,6 +57,14 @@ type Disk struct {
 
 	mu    sync.Mutex
 	holds map[*Hold]bool // live holds, which record every blob put (hold.go)
+
+	// sync makes the listed files and folders of the cache durable
+	// (commit.go); nil is the platform's own (syncfs on Linux). Tests set
+	// it to watch the order of syncs and renames.
+	sync func(paths []string) error
+	// renamed holds the results/ folders CommitResults renamed manifests
+	// into since the last Sync (under mu).
+	renamed map[string]bool
 }
 
 // Open opens the cache at dir, creating its layout (mode 0755) and README if
@@ -169,6 +177,32 @@ func (c *Disk) PutFile(path string) (Digest, int64, error) {
 	return d, n, nil
 }
 
+// StageFile is PutFile without waiting for the disk: the blob is renamed
+// into place unsynced, like one PutVerified fetched (a blob is verified
+// whenever it is read, so one a system crash cut short is a miss, never a
+// wrong file). A result naming it must be stored through CommitResults,
+// which syncs every blob a result names before the result is visible.
+// Many steps' blobs then cost one sync instead of two each.
+func (c *Disk) StageFile(path string) (Digest, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: not a regular file (%v)", path, fi.Mode().Type())
+	}
+	d, n, err := c.putBlobAs(f, fi.Size(), nil, false)
+	if err != nil {
+		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
+	}
+	return d, n, nil
+}
+
 // PutVerified stores exactly size bytes read from r as blob want, verifying
 // them while they are copied: content that is longer, shorter or hashes to
 // anything else is refused with an error that wraps ErrMiss (a
@@ -184,7 +218,7 @@ func (c *Disk) PutVerified(r io.Reader, want Digest, size int64) error {
 	if c.readOnly {
 		return fmt.Errorf("storing blob %s: %w", want.Short(), ErrReadOnly)
 	}
-	if _, _, err := c.putBlobAs(r, size, &want); err != nil {
+	if _, _, err := c.putBlobAs(r, size, &want, false); err != nil {
 		return fmt.Errorf("storing blob %s: %w", want.Short(), err)
 	}
 	// Its bytes were just hashed: a restore in this process may copy it
@@ -196,12 +230,13 @@ func (c *Disk) PutVerified(r io.Reader, want Digest, size int64) error {
 // putBlob stores what r yields. If want >= 0 the content must be exactly
 // that long (a file that changes while it is copied is refused).
 func (c *Disk) putBlob(r io.Reader, want int64) (d Digest, size int64, err error) {
-	return c.putBlobAs(r, want, nil)
+	return c.putBlobAs(r, want, nil, true)
 }
 
 // putBlobAs is putBlob that, given expect (PutVerified), refuses content
-// with any other digest before it becomes visible, and does not sync.
-func (c *Disk) putBlobAs(r io.Reader, want int64, expect *Digest) (d Digest, size int64, err error) {
+// with any other digest before it becomes visible, and syncs the blob
+// before its rename only when sync is set.
+func (c *Disk) putBlobAs(r io.Reader, want int64, expect *Digest, sync bool) (d Digest, size int64, err error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	if c.readOnly {
@@ -277,8 +312,8 @@ func (c *Disk) putBlobAs(r io.Reader, want int64, expect *Digest) (d Digest, siz
 		return Digest{}, 0, fmt.Errorf("temporary file %s holds %d bytes, want %d", tmp.Name(), fi.Size(), size)
 	}
 	commit := tmp.CommitAs
-	if expect != nil {
-		commit = tmp.CommitUnsynced // PutVerified
+	if !sync {
+		commit = tmp.CommitUnsynced // PutVerified, StageFile
 	}
 	if err := commit(c.BlobPath(d)); err != nil {
 		return Digest{}, 0, err

@@ -1,7 +1,9 @@
 // Package run executes a plan: it restores cached results, runs steps in
 // dependency order up to -j at once (and each pool of settings.pools up
 // to its size), stores each result the moment it succeeds and records it
-// in the workspace state. It is the only caller of
+// in the workspace state. Results are stored in groups behind one sync of
+// the cache (commit.go): a step's result is announced, recorded, uploaded
+// and given to its dependents only once it is durable. It is the only caller of
 // the kinds' Run, Restore and Probe, and the only writer of the cache;
 // planning (package graph) never receives either.
 //
@@ -10,7 +12,8 @@
 // to a Reporter as it happens; run formats no text for people.
 //
 // scheduler.go orders the work; step.go does one step (restore, run,
-// capture); report.go is what run tells its Reporter.
+// capture); commit.go stores finished steps' results; report.go is what
+// run tells its Reporter.
 package run
 
 import (
@@ -37,8 +40,14 @@ type Store interface {
 	// GetResult is PeekResult that also marks the result used (prune
 	// drops the least recently used first).
 	GetResult(k cache.Key) (*cache.Result, error)
-	PutFile(path string) (cache.Digest, int64, error)
-	PutResult(r *cache.Result) error
+	// StageFile stores a file's content as a blob without waiting for the
+	// disk; only CommitResults makes it durable.
+	StageFile(path string) (cache.Digest, int64, error)
+	// CommitResults makes the blobs of rs durable with one sync, then
+	// makes each result visible; one error per result.
+	CommitResults(rs []*cache.Result) []error
+	// Sync makes the results committed so far durable, names included.
+	Sync() error
 	RestoreFile(d cache.Digest, dst, tmpDir string, perm fs.FileMode) error
 	// Quarantine moves a result that cannot be restored safely aside, so
 	// that no lookup finds it again, and says where it went.
@@ -113,8 +122,9 @@ type done struct {
 	values map[string]string
 }
 
-// Apply runs plan. It returns ErrFailed (wrapped) when a step failed, and
-// the context's error when interrupted; the summary is filled either way.
+// Apply runs plan. It returns ErrFailed (wrapped) when a step failed, the
+// context's error when interrupted, and the error of the cache's last sync
+// if that alone failed; the summary is filled either way.
 func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error) {
 	jobs := max(a.Jobs, 1)
 	sum := &Summary{}
@@ -201,7 +211,14 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			stop(errFailFast)
 		}
 	}
-	for (len(ready) > 0 && !stopping) || running > 0 {
+	// Results of steps that ran wait in toCommit while the committer
+	// stores the previous group: a step's slot is free as soon as its
+	// process ends, and a group costs one sync however many it holds.
+	var toCommit []*outcome
+	commits, committed := a.committer()
+	defer close(commits)
+	committing := false
+	for (len(ready) > 0 && !stopping) || running > 0 || committing || len(toCommit) > 0 {
 		if runCtx.Err() != nil {
 			stopping = true
 		}
@@ -266,56 +283,35 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 			go func() { finished <- a.do(runCtx, cur, spec, specErr) }()
 		}
 		ready = append(held, ready...)
-		if running == 0 {
+		if running == 0 && !committing && len(toCommit) == 0 {
 			continue
 		}
-		o := <-finished
-		running--
-		inPool[o.sp.Node.Step.Pool]--
-		accounted++
-		// What a step's error quotes (a command's output, a daemon's
-		// message) is masked like its log.
-		o.err = a.secrets.Error(o.err)
-		o.fellBack = a.secrets.String(o.fellBack)
-		sp := o.sp
-		name := sp.Node.Name
-		if o.event == Ran || o.event == Restored {
-			if err := a.record(sp, o); err != nil {
-				o.event, o.err = Failed, fmt.Errorf("recording state: %w", err)
-			}
+		var send chan<- []*outcome
+		if !committing && len(toCommit) > 0 {
+			send = commits
 		}
-		switch o.event {
-		case Ran, Restored:
-			if o.event == Ran {
-				sum.Ran++
-				sum.Misses++
-			} else {
-				sum.Restored++
-				sum.Hits++
+		var settle []*outcome
+		select {
+		case o := <-finished:
+			// The step's -j slot is free once its process has ended;
+			// its pool's slot only once it is settled, so that a
+			// pool's steps never overlap, even in what is reported.
+			running--
+			if o.store {
+				toCommit = append(toCommit, o)
+				continue
 			}
-			detail := o.fellBack
-			if o.unstored != "" {
-				sum.Unstored++
-				detail = o.unstored
-			}
-			results[name] = &done{o.res.Digest(), o.res.Values}
-			r := Report{Event: o.event, Detail: detail, Duration: o.dur, Source: o.source, Fetched: o.fetched, Result: o.res.Digest().String()}
-			if o.event == Ran {
-				r.LogPath = workspace.LogRel(name)
-			}
-			rep.Finished(sp, r)
-			finish(name, true)
-		case Stopped:
-			sum.Stopped++
-			rep.Finished(sp, Report{Event: Stopped, Detail: o.stopped, Duration: o.dur, LogPath: workspace.LogRel(name)})
-			fail(name)
-		default:
-			sum.Failed++
-			f := &Failure{Step: name, Err: o.err, LogPath: workspace.LogRel(name)}
-			f.Tail = tail(workspace.LogPath(a.root(), name), logTail)
-			sum.Failures = append(sum.Failures, f)
-			rep.Finished(sp, Report{Event: Failed, Detail: o.err.Error(), Duration: o.dur, LogPath: f.LogPath})
-			fail(name)
+			settle = []*outcome{o}
+		case send <- toCommit:
+			toCommit, committing = nil, true
+			continue
+		case settle = <-committed:
+			committing = false
+		}
+		for _, o := range settle {
+			inPool[o.sp.Node.Step.Pool]--
+			a.settle(o, sum, rep, results, finish, fail)
+			accounted++
 		}
 	}
 	// Whatever never started (fail-fast, or an interrupt) is skipped.
@@ -327,6 +323,9 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	sum.RemoteHits, sum.Uploads, sum.RemoteFailures = a.remote.hits, a.remote.uploads, a.remote.failures
 	sum.Downloaded, sum.Uploaded = a.remote.downloaded, a.remote.uploaded
 	a.remoteMu.Unlock()
+	// The last group's manifests were renamed after their sync: one more
+	// makes their names durable too before apply says it is done.
+	syncErr := a.Store.Sync()
 	if ctx.Err() != nil {
 		sum.Interrupted = true
 		return sum, ctx.Err()
@@ -334,7 +333,60 @@ func (a *Applier) Apply(ctx context.Context, plan *graph.Plan) (*Summary, error)
 	if sum.Failed > 0 {
 		return sum, ErrFailed
 	}
-	return sum, nil
+	return sum, syncErr
+}
+
+// settle ends a step that finished (its result committed, if it made
+// one): the state records it, the Reporter hears of it, and its
+// dependents may start.
+func (a *Applier) settle(o *outcome, sum *Summary, rep Reporter, results map[string]*done, finish func(string, bool), fail func(string)) {
+	// What a step's error quotes (a command's output, a daemon's
+	// message) is masked like its log.
+	o.err = a.secrets.Error(o.err)
+	o.fellBack = a.secrets.String(o.fellBack)
+	sp := o.sp
+	name := sp.Node.Name
+	if o.event == Ran || o.event == Restored {
+		if err := a.record(sp, o); err != nil {
+			o.event, o.err = Failed, fmt.Errorf("recording state: %w", err)
+		}
+	}
+	switch o.event {
+	case Ran, Restored:
+		if o.event == Ran {
+			sum.Ran++
+			sum.Misses++
+		} else {
+			sum.Restored++
+			sum.Hits++
+		}
+		detail := o.fellBack
+		if o.unstored != "" {
+			sum.Unstored++
+			detail = o.unstored
+		}
+		results[name] = &done{o.res.Digest(), o.res.Values}
+		r := Report{Event: o.event, Detail: detail, Duration: o.dur, Source: o.source, Fetched: o.fetched, Result: o.res.Digest().String()}
+		if o.event == Ran {
+			r.LogPath = workspace.LogRel(name)
+		}
+		rep.Finished(sp, r)
+		if o.stored && sp.Node.FromCache() {
+			a.upload(o.res)
+		}
+		finish(name, true)
+	case Stopped:
+		sum.Stopped++
+		rep.Finished(sp, Report{Event: Stopped, Detail: o.stopped, Duration: o.dur, LogPath: workspace.LogRel(name)})
+		fail(name)
+	default:
+		sum.Failed++
+		f := &Failure{Step: name, Err: o.err, LogPath: workspace.LogRel(name)}
+		f.Tail = tail(workspace.LogPath(a.root(), name), logTail)
+		sum.Failures = append(sum.Failures, f)
+		rep.Finished(sp, Report{Event: Failed, Detail: o.err.Error(), Duration: o.dur, LogPath: f.LogPath})
+		fail(name)
+	}
 }
 
 // logTail is how many lines of a failed step's log a Failure carries.

@@ -38,6 +38,9 @@ type outcome struct {
 	source   string // for a restore: "local", or "remote" when it was fetched
 	fetched  int64  // bytes downloaded from the remote cache for it
 	stopped  string // for Stopped: why ("interrupted", "another step failed")
+	// store: res is to be committed to the cache before the step counts
+	// as done (commit.go); stored: it was.
+	store, stored bool
 }
 
 // do restores or runs one step. It runs on its own goroutine and touches no
@@ -330,14 +333,12 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		res.Files = append(res.Files, fs...)
 	}
 	sort.Slice(res.Files, func(i, j int) bool { return res.Files[i].Path < res.Files[j].Path })
-	if err := logf.Sync(); err == nil {
-		if fi, err := logf.Stat(); err == nil && fi.Size() > 0 {
-			d, size, err := a.Store.PutFile(logPath)
-			if err != nil {
-				return fail(fmt.Errorf("storing log: %w", err))
-			}
-			res.Log, res.LogSize = d, size
+	if fi, err := logf.Stat(); err == nil && fi.Size() > 0 {
+		d, size, err := a.Store.StageFile(logPath)
+		if err != nil {
+			return fail(fmt.Errorf("storing log: %w", err))
 		}
+		res.Log, res.LogSize = d, size
 	}
 	res.Duration = time.Since(started)
 	o := &outcome{sp: sp, event: Ran, res: res}
@@ -345,14 +346,9 @@ func (a *Applier) run(ctx context.Context, sp *graph.StepPlan, spec any) *outcom
 		o.unstored = why + " while the step ran; result not stored"
 		return o
 	}
-	if err := a.Store.PutResult(res); errors.Is(err, cache.ErrReadOnly) {
-		return o // apply warned once that nothing is stored
-	} else if err != nil {
-		return fail(fmt.Errorf("storing result: %w", err))
-	}
-	if n.FromCache() {
-		a.upload(res)
-	}
+	// The scheduler commits the result (commit.go), and only then counts
+	// the step done.
+	o.store = true
 	return o
 }
 
@@ -379,7 +375,7 @@ func (a *Applier) capture(out string) ([]cache.File, error) {
 			}
 			res = append(res, cache.File{Path: rel, Mode: fs.ModeSymlink | 0o777, Link: target})
 		case fi.Mode().IsRegular():
-			d, size, err := a.Store.PutFile(p)
+			d, size, err := a.Store.StageFile(p)
 			if err != nil {
 				return fmt.Errorf("storing %s: %w", rel, err)
 			}

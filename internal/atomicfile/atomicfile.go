@@ -69,7 +69,9 @@ func (f *File) CommitAs(dst string) error { return f.commit(dst, true) }
 // CommitUnsynced is CommitAs without waiting for the disk: the rename is
 // still atomic for every process, but after a system crash dst may be
 // short or empty. It is only for content that is checked whenever it is
-// read and can be had again (the cache's blobs fetched from a remote).
+// read and can be had again (the cache's blobs), or that the caller has
+// already made durable by a sync of its own (the cache's result manifests,
+// committed in groups behind one syncfs).
 func (f *File) CommitUnsynced(dst string) error { return f.commit(dst, false) }
 
 func (f *File) commit(dst string, sync bool) error {

@@ -51,7 +51,7 @@ func TestDamaged(t *testing.T) {
 		{"cut varint", []byte{0x80}, func(r *Reader) { r.Uint() }},
 		{"overlong varint", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, func(r *Reader) { r.Uint() }},
 		{"bool not 0 or 1", []byte{2}, func(r *Reader) { r.Bool() }},
-		{"string longer than what is left", []byte{5, 'a', 'b'}, func(r *Reader) { r.String() }},
+		{"string longer than what is left", []byte{5, 'a', 'b'}, func(r *Reader) { _ = r.String() }},
 		{"a count no buffer could hold", []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, func(r *Reader) { r.Strings() }},
 		{"count above what is left", []byte{3, 1, 'a'}, func(r *Reader) { r.Len(2) }},
 		{"fixed cut short", []byte{1, 2}, func(r *Reader) { var b [3]byte; r.Fixed(b[:]) }},
