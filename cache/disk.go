@@ -157,25 +157,7 @@ func (c *Disk) HasBlob(d Digest) bool {
 // and returns its digest and size. The copy is atomic: a temporary file in
 // tmp/, synced, its size checked against the source's, renamed into place.
 // A blob that already exists is kept as it is.
-func (c *Disk) PutFile(path string) (Digest, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return Digest{}, 0, fmt.Errorf("storing %s in the cache: not a regular file (%v)", path, fi.Mode().Type())
-	}
-	d, n, err := c.putBlob(f, fi.Size())
-	if err != nil {
-		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
-	}
-	return d, n, nil
-}
+func (c *Disk) PutFile(path string) (Digest, int64, error) { return c.putFile(path, true) }
 
 // StageFile is PutFile without waiting for the disk: the blob is renamed
 // into place unsynced, like one PutVerified fetched (a blob is verified
@@ -183,7 +165,9 @@ func (c *Disk) PutFile(path string) (Digest, int64, error) {
 // wrong file). A result naming it must be stored through CommitResults,
 // which syncs every blob a result names before the result is visible.
 // Many steps' blobs then cost one sync instead of two each.
-func (c *Disk) StageFile(path string) (Digest, int64, error) {
+func (c *Disk) StageFile(path string) (Digest, int64, error) { return c.putFile(path, false) }
+
+func (c *Disk) putFile(path string, sync bool) (Digest, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
@@ -196,7 +180,7 @@ func (c *Disk) StageFile(path string) (Digest, int64, error) {
 	if !fi.Mode().IsRegular() {
 		return Digest{}, 0, fmt.Errorf("storing %s in the cache: not a regular file (%v)", path, fi.Mode().Type())
 	}
-	d, n, err := c.putBlobAs(f, fi.Size(), nil, false)
+	d, n, err := c.putBlobAs(f, fi.Size(), nil, sync)
 	if err != nil {
 		return Digest{}, 0, fmt.Errorf("storing %s in the cache: %w", path, err)
 	}
