@@ -44,7 +44,9 @@ func (ix *Index) Prestat(root string) {
 	chunks := (ix.n + preChunk - 1) / preChunk
 	p := &prestat{same: make([]bool, ix.n), done: make([]atomic.Bool, chunks)}
 	ix.pre = p
-	for range min(runtime.NumCPU(), chunks) {
+	// One core fewer than there are: the config loads on the other, and
+	// it is what the plan waits for.
+	for range min(max(1, runtime.NumCPU()-1), chunks) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
