@@ -324,6 +324,7 @@ func configShape(w io.Writer, specs map[string]reflect.Type) {
 	}
 	describe(reflect.TypeFor[config.Step]())
 	describe(reflect.TypeFor[config.Matrix]())
+	describe(reflect.TypeFor[config.Pos]())
 	for _, k := range slices.Sorted(maps.Keys(specs)) {
 		fmt.Fprintf(w, "spec %s", k)
 		if t := specs[k]; t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
