@@ -86,7 +86,7 @@ type Index struct {
 	gone  map[string]bool // paths found missing this run
 	dirty bool
 	pre   *prestat // the early looks of Prestat; nil without
-	watch *Watch // the file watcher's word, when there is one (watch.go)
+	watch *Watch   // the file watcher's word, when there is one (watch.go)
 }
 
 // The file: indexMagic, record count (u64), length of the string area (u64),
