@@ -52,9 +52,10 @@ type hasher struct {
 // fewInFolder is how many paths in a row a folder must hold to be opened.
 const fewInFolder = 16
 
-// plan decides how to look at paths[i] (in folder dir): by opening dir
-// when the paths from i on hold at least fewInFolder of its files.
-func (h *hasher) plan(paths []string, i int, dir string) {
+// plan decides how to look at h.batch[h.at0] (in folder dir): by opening
+// dir when the paths from there on hold at least fewInFolder of its files.
+func (h *hasher) plan(dir string) {
+	paths, i := h.batch, h.at0
 	if h.in && h.dir == dir {
 		h.direct = false
 		return
@@ -130,6 +131,30 @@ func statOf(st *unix.Stat_t) stat {
 	}
 }
 
+// look lstats p (name in folder dir) into h.st, from the folder it opens
+// when h.batch holds many of that folder's paths from h.at0 on, else from
+// the root; it returns the folder and p's name in it, for reading p next.
+// A missing folder or a file where one should be is fs.ErrNotExist.
+func (h *hasher) look(p, dir, name string) (*folder, string, error) {
+	if !h.in || dir != h.dir || h.direct {
+		h.plan(dir)
+	}
+	f, name, err := h.at(p, dir, name)
+	if err != nil {
+		if err == unix.ENOTDIR {
+			err = unix.ENOENT
+		}
+		return nil, "", &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
+	}
+	if err := f.lstat(name, &h.st); err != nil {
+		if err == unix.ENOTDIR && h.direct {
+			err = unix.ENOENT // a file where a folder of the path should be
+		}
+		return nil, "", &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
+	}
+	return f, name, nil
+}
+
 // entryFor is the entry of p as st describes it, without its digest.
 func entryFor(p string, st stat) Entry {
 	return Entry{Path: p, Size: st.size, Mode: modeOf(st.mode)}
@@ -201,22 +226,10 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 			return e, nil, nil
 		}
 	}
-	if !h.in || dir != h.dir || h.direct {
-		h.plan(h.batch, h.at0, dir)
-	}
-	f, name, err := h.at(p, dir, name)
-	if err != nil {
-		if err == unix.ENOTDIR {
-			err = unix.ENOENT
-		}
-		return Entry{}, nil, &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
-	}
 	lateLooks.Add(1)
-	if err := f.lstat(name, &h.st); err != nil {
-		if err == unix.ENOTDIR && h.direct {
-			err = unix.ENOENT // a file where a folder of the path should be
-		}
-		return Entry{}, nil, &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
+	f, name, err := h.look(p, dir, name)
+	if err != nil {
+		return Entry{}, nil, err
 	}
 	st := statOf(&h.st)
 	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK

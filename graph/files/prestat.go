@@ -63,16 +63,11 @@ func (ix *Index) Prestat(root string) {
 				for i := lo; i < hi; i++ {
 					paths = append(paths, ix.str(ix.baseRec(i), offPath))
 				}
+				h.batch = paths
 				for k, path := range paths {
 					dir, name := splitDir(path)
-					if !h.in || dir != h.dir || h.direct {
-						h.plan(paths, k, dir)
-					}
-					f, name, err := h.at(path, dir, name)
-					if err == nil {
-						err = f.lstat(name, &h.st)
-					}
-					if err == nil {
+					h.at0 = k
+					if _, _, err := h.look(path, dir, name); err == nil {
 						p.same[lo+k] = statOf(&h.st) == ix.decodeStat(ix.baseRec(lo+k))
 						p.looks.Add(1)
 					}
