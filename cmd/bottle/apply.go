@@ -118,7 +118,7 @@ func (a *app) apply(ctx context.Context, args []string, o applyOpts) error {
 	}
 	defer lock.Release()
 
-	ws, err := a.openWorkspaceWatched(true)
+	ws, err := a.openWorkspaceFor(openApply)
 	if err != nil {
 		return err
 	}

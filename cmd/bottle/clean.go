@@ -45,7 +45,7 @@ EXAMPLES
 				return err
 			}
 			defer lock.Release()
-			ws, err := a.openWorkspace()
+			ws, err := a.openWorkspaceFor(openNoPlanning)
 			if err != nil {
 				return err
 			}

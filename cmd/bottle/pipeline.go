@@ -24,14 +24,23 @@ type pipeline struct {
 	watch    *files.Watch // the file watcher's part of this run (fsmonitor.go), or nil
 }
 
-// openWorkspace loads the config, the state and the file-hash index, and
-// asks the file watcher what changed when fsmonitor says so. It writes
-// nothing.
-func (a *app) openWorkspace() (*pipeline, error) { return a.openWorkspaceWatched(false) }
+// openWorkspace loads the config, the state and the file-hash index, for
+// a plan: it asks the file watcher what changed when fsmonitor says so, or
+// starts the index's early stat pass. It writes nothing.
+func (a *app) openWorkspace() (*pipeline, error) { return a.openWorkspaceFor(openPlan) }
 
-// openWorkspaceWatched is openWorkspace; register (apply) makes watchman
-// watch the workspace when fsmonitor is on.
-func (a *app) openWorkspaceWatched(register bool) (*pipeline, error) {
+// What a command opens the workspace for.
+type openUse int
+
+const (
+	openPlan       openUse = iota // plan what to run
+	openApply                     // plan, and make watchman watch the workspace when fsmonitor is on
+	openNoPlanning                // read the graph and state only (clean): no watcher, no early looks
+)
+
+// openWorkspaceFor is openWorkspace for use.
+func (a *app) openWorkspaceFor(use openUse) (*pipeline, error) {
+	register := use == openApply
 	root, err := a.workspaceDir()
 	if err != nil {
 		return nil, err
@@ -45,7 +54,7 @@ func (a *app) openWorkspaceWatched(register bool) (*pipeline, error) {
 		return nil, err
 	}
 	var watched <-chan watchAnswer
-	if flagMode != "" {
+	if flagMode != "" && use != openNoPlanning {
 		watched = askWatchman(context.Background(), root, register)
 	}
 	// The state and the index load while the config does: each takes tens
@@ -57,7 +66,7 @@ func (a *app) openWorkspaceWatched(register bool) (*pipeline, error) {
 		defer close(loaded)
 		ws.state, stateErr = workspace.Load(root)
 		ws.index, indexID, indexErr = files.OpenIndexID(workspace.IndexPath(root))
-		if indexErr == nil && flagMode == "" {
+		if indexErr == nil && flagMode == "" && use != openNoPlanning {
 			// Look at the files while the config loads; a watcher that
 			// answers ends this (useWatch): it vouches for them instead.
 			ws.index.Prestat(root)
@@ -69,7 +78,7 @@ func (a *app) openWorkspaceWatched(register bool) (*pipeline, error) {
 		return nil, err
 	}
 	ws.g = g
-	if a.fsmonitor == "" && g.Config.Settings.Fsmonitor != "" {
+	if a.fsmonitor == "" && g.Config.Settings.Fsmonitor != "" && use != openNoPlanning {
 		watched = askWatchman(context.Background(), root, register)
 	}
 	if stateErr != nil {
