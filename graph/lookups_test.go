@@ -129,9 +129,9 @@ func TestManyStepsDecideAlike(t *testing.T) {
 	}
 	files["bottle.toml"] = toml.String()
 	root := writeTree(t, files)
-	plan := func(debug io.Writer) []string {
+	plan := func(debug io.Writer, rs *remoteStub) []string {
 		t.Helper()
-		pl, err := newPlanner(t, LoadOptions{Root: root, Kinds: kinds.Descriptions()}, nil)
+		pl, err := newPlanner(t, LoadOptions{Root: root, Kinds: kinds.Descriptions()}, rs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,8 +147,17 @@ func TestManyStepsDecideAlike(t *testing.T) {
 		return rows
 	}
 	var lines strings.Builder
-	one := plan(&lines)
-	many := plan(nil)
+	// The cache answers every key, and shows whether two steps were
+	// decided at once: a local plan has Lookups 1, so only the parallel
+	// path can make them meet.
+	one := plan(&lines, &remoteStub{met: make(chan struct{})})
+	overlapping := &remoteStub{met: make(chan struct{}), wait: true}
+	many := plan(nil, overlapping)
+	select {
+	case <-overlapping.met:
+	default:
+		t.Error("no two steps were decided at once")
+	}
 	if !reflect.DeepEqual(one, many) {
 		t.Errorf("plans differ:\n one at a time %q\n on all cores  %q", one, many)
 	}
