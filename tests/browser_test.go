@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bottle-build/bottle/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -63,7 +64,7 @@ func haveBrowser() (bool, error) {
 	if browser() != "" {
 		return true, nil
 	}
-	if required("browser") {
+	if testenv.Required("browser") {
 		return false, fmt.Errorf("no chromium on PATH, and BOTTLE_TEST_REQUIRE=%s says there must be one (apt-get install chromium)", os.Getenv("BOTTLE_TEST_REQUIRE"))
 	}
 	return false, nil

@@ -124,20 +124,20 @@ func TestScripts(t *testing.T) {
 			switch cond {
 			case "docker":
 				ok := haveDocker()
-				if !ok && required("docker") {
+				if !ok && testenv.Required("docker") {
 					return false, fmt.Errorf("no Docker engine answers, and BOTTLE_TEST_REQUIRE=%s says it must (start dockerd)", os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return ok, nil
 			case "registry":
 				addr, ok := testRegistry()
-				if !ok && required("registry") {
+				if !ok && testenv.Required("registry") {
 					return false, fmt.Errorf("no registry answers at BOTTLE_TEST_REGISTRY=%q, and BOTTLE_TEST_REQUIRE=%s says it must (start docker-registry on loopback)", addr, os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return ok, nil
 			case "python":
 				// examples/dashboard is python3, standard library only.
 				_, err := exec.LookPath("python3")
-				if err != nil && required("python") {
+				if err != nil && testenv.Required("python") {
 					return false, fmt.Errorf("no python3 on PATH, and BOTTLE_TEST_REQUIRE=%s says it must (install python3)", os.Getenv("BOTTLE_TEST_REQUIRE"))
 				}
 				return err == nil, nil
@@ -146,7 +146,7 @@ func TestScripts(t *testing.T) {
 				// first script that asks (once per test process); where
 				// there is none, $BUILDKITD_MISSING says why.
 				if missing := testenv.BuildkitdMissing(); missing != "" {
-					if testenv.BuildkitdRequired() {
+					if testenv.Required("buildkitd") {
 						return false, fmt.Errorf("%s, and BOTTLE_TEST_REQUIRE=%s says it must run", missing, os.Getenv("BOTTLE_TEST_REQUIRE"))
 					}
 					return false, nil

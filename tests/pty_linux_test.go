@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/bottle-build/bottle/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,7 +18,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
-		if required("pty") {
+		if testenv.Required("pty") {
 			t.Fatalf("no pseudo-terminals here (%v), and BOTTLE_TEST_REQUIRE=%s says there must be (mount devpts on /dev/pts)", err, os.Getenv("BOTTLE_TEST_REQUIRE"))
 		}
 		t.Skipf("no pseudo-terminals here: %v", err)

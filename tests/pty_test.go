@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bottle-build/bottle/internal/termscreen"
+	"github.com/bottle-build/bottle/internal/testenv"
 )
 
 func itoa(n int) string {
@@ -128,7 +129,7 @@ func TestPromptOnTerminal(t *testing.T) {
 // answer.
 func TestDockerOutputStaysInTheLog(t *testing.T) {
 	if !haveDocker() {
-		if required("docker") {
+		if testenv.Required("docker") {
 			t.Fatal("no Docker engine answers, and BOTTLE_TEST_REQUIRE says it must")
 		}
 		t.Skip("no Docker engine")

@@ -97,7 +97,7 @@ var (
 // BOTTLE_TEST_REQUIRE names watchman (CI does).
 func watchmanCondition() (bool, error) {
 	if missing := testenv.WatchmanMissing(); missing != "" {
-		if testenv.WatchmanRequired() {
+		if testenv.Required("watchman") {
 			return false, fmt.Errorf("%s, and BOTTLE_TEST_REQUIRE=%s says watchman must run", missing, os.Getenv("BOTTLE_TEST_REQUIRE"))
 		}
 		return false, nil

@@ -27,23 +27,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/bottle-build/bottle/cache"
+	"github.com/bottle-build/bottle/internal/testenv"
 )
-
-// required reports whether BOTTLE_TEST_REQUIRE names component (CI does).
-func required(component string) bool {
-	for _, c := range strings.Split(os.Getenv("BOTTLE_TEST_REQUIRE"), ",") {
-		if strings.TrimSpace(c) == component {
-			return true
-		}
-	}
-	return false
-}
 
 // skipOrFail skips the test, or fails it when the registry is required.
 func skipOrFail(t *testing.T, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
-	if required("registry") {
+	if testenv.Required("registry") {
 		t.Fatalf("%s, and BOTTLE_TEST_REQUIRE=%s says the registry tests must run", msg, os.Getenv("BOTTLE_TEST_REQUIRE"))
 	}
 	t.Skip(msg)
@@ -95,7 +86,7 @@ func machineRegistry(t *testing.T) target {
 // targets is every registry the round-trip tests run against.
 func targets(t *testing.T) []target {
 	ts := []target{inProcess(t)}
-	if addr := os.Getenv("BOTTLE_TEST_REGISTRY"); addr != "" || required("registry") {
+	if addr := os.Getenv("BOTTLE_TEST_REGISTRY"); addr != "" || testenv.Required("registry") {
 		ts = append(ts, machineRegistry(t))
 	}
 	return ts

@@ -51,7 +51,7 @@ var buildkitd struct {
 func Buildkitd(t testing.TB) string {
 	t.Helper()
 	if missing := BuildkitdMissing(); missing != "" {
-		if BuildkitdRequired() {
+		if Required("buildkitd") {
 			t.Fatalf("%s, and BOTTLE_TEST_REQUIRE=%s says buildkitd must run", missing, os.Getenv("BOTTLE_TEST_REQUIRE"))
 		}
 		t.Skip(missing)
@@ -61,16 +61,6 @@ func Buildkitd(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return addr
-}
-
-// BuildkitdRequired reports whether BOTTLE_TEST_REQUIRE names buildkitd.
-func BuildkitdRequired() bool {
-	for _, c := range strings.Split(os.Getenv("BOTTLE_TEST_REQUIRE"), ",") {
-		if strings.TrimSpace(c) == "buildkitd" {
-			return true
-		}
-	}
-	return false
 }
 
 // BuildkitdMissing says what this machine lacks to run a buildkitd, and how

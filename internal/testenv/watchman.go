@@ -13,16 +13,6 @@ import (
 	"time"
 )
 
-// WatchmanRequired reports whether BOTTLE_TEST_REQUIRE names watchman.
-func WatchmanRequired() bool {
-	for _, c := range strings.Split(os.Getenv("BOTTLE_TEST_REQUIRE"), ",") {
-		if strings.TrimSpace(c) == "watchman" {
-			return true
-		}
-	}
-	return false
-}
-
 // WatchmanMissing says why this machine cannot run a watchman for a test
 // ("" when it can).
 func WatchmanMissing() string {

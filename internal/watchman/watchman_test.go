@@ -17,7 +17,7 @@ import (
 func startWatchman(t *testing.T) *testenv.Watchman {
 	t.Helper()
 	if missing := testenv.WatchmanMissing(); missing != "" {
-		if testenv.WatchmanRequired() {
+		if testenv.Required("watchman") {
 			t.Fatalf("%s, and BOTTLE_TEST_REQUIRE=%s says watchman must run", missing, os.Getenv("BOTTLE_TEST_REQUIRE"))
 		}
 		t.Skip(missing)
