@@ -160,7 +160,6 @@ func (g *Graph) NoStep(name string) error {
 
 func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node, known func(string) bool, watch *files.Watch) []error {
 	errs := make([]error, len(nodes))
-	exps := make([]*files.Expansion, len(nodes))
 	var wg sync.WaitGroup
 	work := make(chan int)
 	workers := runtime.NumCPU()
@@ -200,7 +199,9 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []strin
 					}
 					exp.Files = mergeSorted(exp.Files, implied)
 				}
-				exps[i] = exp
+				// classify changes only n, this resolution's copy, and
+				// reads the graph's steps: the workers share it out.
+				errs[i] = g.classify(n, exp, producers)
 			}
 		}()
 	}
@@ -209,12 +210,6 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []strin
 	}
 	close(work)
 	wg.Wait()
-	for i, n := range nodes {
-		if errs[i] != nil || exps[i] == nil {
-			continue
-		}
-		errs[i] = g.classify(n, exps[i], producers)
-	}
 	var out []error
 	for _, e := range errs {
 		if e != nil {

@@ -58,19 +58,20 @@ func (a *app) openWorkspaceFor(use openUse) (*pipeline, error) {
 		watched = askWatchman(context.Background(), root, register)
 	}
 	// The state and the index load while the config does: each takes tens
-	// of milliseconds for a large workspace.
+	// of milliseconds for a large workspace. The index opens first, so
+	// that the early stat pass, the longest of these, starts first.
 	var stateErr, indexErr error
 	var indexID files.FileID
 	loaded := make(chan struct{})
 	go func() {
 		defer close(loaded)
-		ws.state, stateErr = workspace.Load(root)
 		ws.index, indexID, indexErr = files.OpenIndexID(workspace.IndexPath(root))
 		if indexErr == nil && flagMode == "" && use != openNoPlanning {
 			// Look at the files while the config loads; a watcher that
 			// answers ends this (useWatch): it vouches for them instead.
 			ws.index.Prestat(root)
 		}
+		ws.state, stateErr = workspace.Load(root)
 	}()
 	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()})
 	<-loaded
