@@ -56,7 +56,7 @@ func TestGeneratedContextIsANeed(t *testing.T) {
 				if sp.Status != Pending || sp.After != "gen" {
 					t.Fatalf("build is %s after %q, want pending after gen", sp.Status, sp.After)
 				}
-				if !sp.Node.Implicit["gen"] {
+				if !sp.Node.IsImplicit("gen") {
 					t.Errorf("build's need on gen is not implied by its context: needs %v", sp.Node.Needs)
 				}
 				var paths []string

@@ -82,8 +82,10 @@ type Node struct {
 	// ${step.X.f}, or implied by an input that another step produces. Sorted
 	// by name.
 	Needs []*Node
-	// Implicit tells which Needs come from inputs only (Make-style edges).
-	Implicit map[string]bool
+	// implicit names the Needs that come from inputs only (Make-style
+	// edges), sorted: IsImplicit asks. A slice, not a map: at 20,000 steps
+	// a map each was 7 MB.
+	implicit []string
 	// EnvNames are the host variables that enter the key: the env field and
 	// every ${env.X} reference, sorted.
 	EnvNames []string
@@ -106,6 +108,13 @@ type Node struct {
 	Sources  []string // own input files (workspace paths), sorted
 	Produced []string // input paths produced by other steps, sorted
 	order    int      // topological index
+}
+
+// IsImplicit reports whether n needs the step named name only because an
+// input of n is that step's output (a Make-style edge).
+func (n *Node) IsImplicit(name string) bool {
+	_, ok := slices.BinarySearch(n.implicit, name)
+	return ok
 }
 
 // Node returns the step named name, or nil.

@@ -320,8 +320,8 @@ outputs = ["use.out"]
 		}
 	}
 	for _, n := range g.Nodes {
-		if n.Sources != nil || n.Produced != nil || len(n.Implicit) != 0 {
-			t.Errorf("step %s of the graph was changed by resolving: sources %v, produced %v, implicit %v", n.Name, n.Sources, n.Produced, n.Implicit)
+		if n.Sources != nil || n.Produced != nil || len(n.implicit) != 0 {
+			t.Errorf("step %s of the graph was changed by resolving: sources %v, produced %v, implicit %v", n.Name, n.Sources, n.Produced, n.implicit)
 		}
 	}
 	if use := g.Node("use"); len(use.Needs) != 0 {

@@ -63,7 +63,7 @@ func (g *Graph) resolve(names []string, known func(string) bool, watch *files.Wa
 		if c == nil {
 			cp := *n
 			cp.Needs = slices.Clone(n.Needs)
-			cp.Implicit = nil // made on the first implied edge
+			cp.implicit = nil // made on the first implied edge
 			cp.Sources, cp.Produced = nil, nil
 			c = &cp
 			copies[n] = c
@@ -285,10 +285,7 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 			if !n.hasNeed(prod) {
 				n.Needs = append(n.Needs, prod)
 				sortNodes(n.Needs)
-				if n.Implicit == nil {
-					n.Implicit = map[string]bool{}
-				}
-				n.Implicit[prod.Name] = true
+				n.implicit = append(n.implicit, prod.Name)
 			}
 		}
 		return nil
@@ -305,6 +302,7 @@ func (g *Graph) classify(n *Node, exp *files.Expansion, producers map[string]*No
 	}
 	sort.Strings(n.Produced)
 	n.Produced = dedupe(n.Produced)
+	sort.Strings(n.implicit) // each once: hasNeed kept a second out
 	return nil
 }
 
@@ -389,7 +387,7 @@ func (g *Graph) cycleError(cyc []*Node) error {
 	// surprise: say which file makes it.
 	for i := 0; i+1 < len(cyc); i++ {
 		a, dep := cyc[i], cyc[i+1]
-		if !a.Implicit[dep.Name] {
+		if !a.IsImplicit(dep.Name) {
 			continue
 		}
 		for _, p := range a.Produced {

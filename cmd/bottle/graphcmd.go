@@ -84,7 +84,7 @@ func writeDot(w io.Writer, plan *graph.Plan) {
 	for _, sp := range plan.Steps {
 		for _, d := range sp.Node.Needs {
 			attr := ""
-			if sp.Node.Implicit[d.Name] {
+			if sp.Node.IsImplicit(d.Name) {
 				attr = " [style=dashed]"
 			}
 			fmt.Fprintf(w, "  %q -> %q%s;\n", d.Name, sp.Node.Name, attr)
@@ -103,7 +103,7 @@ func writeMermaid(w io.Writer, plan *graph.Plan) {
 	for _, sp := range plan.Steps {
 		for _, d := range sp.Node.Needs {
 			arrow := "-->"
-			if sp.Node.Implicit[d.Name] {
+			if sp.Node.IsImplicit(d.Name) {
 				arrow = "-.->"
 			}
 			fmt.Fprintf(w, "  %s %s %s\n", id(d.Name), arrow, id(sp.Node.Name))
@@ -151,7 +151,7 @@ func graphJSON(plan *graph.Plan) any {
 			Effect: sp.Node.Effect(), Needs: []string{}, Outputs: sp.Node.Outputs}
 		for _, d := range sp.Node.Needs {
 			n.Needs = append(n.Needs, d.Name)
-			if sp.Node.Implicit[d.Name] {
+			if sp.Node.IsImplicit(d.Name) {
 				n.Implicit = append(n.Implicit, d.Name)
 			}
 		}

@@ -185,18 +185,29 @@ func ExpandWatched(root string, patterns []string, virtual *Virtual, known func(
 	}
 
 	exp := &Expansion{Files: make([]string, 0, len(pos))} // one each, when literal
+	// Another step's outputs, each once: looked for in exp.Virtual while
+	// there are few (a map each was 7 MB at 20,000 steps), in a map after.
 	var seenV map[string]bool
 	addVirtual := func(v string) bool {
 		if underExcluded(v) {
 			return false
 		}
-		if seenV == nil {
-			seenV = map[string]bool{}
-		}
-		if !seenV[v] {
+		switch {
+		case seenV != nil:
+			if seenV[v] {
+				return true
+			}
 			seenV[v] = true
-			exp.Virtual = append(exp.Virtual, v)
+		case slices.Contains(exp.Virtual, v):
+			return true
+		case len(exp.Virtual) >= 16:
+			seenV = make(map[string]bool, 2*len(exp.Virtual))
+			for _, x := range exp.Virtual {
+				seenV[x] = true
+			}
+			seenV[v] = true
 		}
+		exp.Virtual = append(exp.Virtual, v)
 		return true
 	}
 	for _, pt := range pos {
