@@ -61,9 +61,35 @@ type Graph struct {
 	computeErrs map[string]error
 }
 
-// Node is one step of the graph. Public fields describe the work; private
-// ones are set while resolving.
+// Node is one step of the graph: what the config says of it (its stepDef,
+// shared), and what a resolution found (its needs and input files). Each
+// resolution works on copies of the graph's steps, and a copy is small:
+// the stepDef is not copied.
 type Node struct {
+	*stepDef
+	// Needs are the steps this one needs: declared, referenced with
+	// ${step.X.f}, or implied by an input that another step produces. Sorted
+	// by name.
+	Needs []*Node
+	// implicit names the Needs that come from inputs only (Make-style
+	// edges), sorted: IsImplicit asks. A slice, not a map: at 20,000 steps
+	// a map each was 7 MB.
+	implicit []string
+
+	// Set by Resolve:
+	Sources  []string // own input files (workspace paths), sorted
+	Produced []string // input paths produced by other steps, sorted
+	order    int      // topological index
+}
+
+// NewNode is a step with nothing resolved: for plans made by hand (tests
+// of what renders and runs a plan). Load makes the graph's own.
+func NewNode(name string, kind steps.Kind, step *config.Step) *Node {
+	return &Node{stepDef: &stepDef{Name: name, Kind: kind, Step: step}}
+}
+
+// stepDef is a step as loaded: the same for every resolution.
+type stepDef struct {
 	Name    string
 	Kind    steps.Kind
 	Step    *config.Step
@@ -78,14 +104,6 @@ type Node struct {
 	// fieldLines are the key's field lines of a literal spec, as the
 	// parsed-config cache kept them; nil when it did not.
 	fieldLines []string
-	// Needs are the steps this one needs: declared, referenced with
-	// ${step.X.f}, or implied by an input that another step produces. Sorted
-	// by name.
-	Needs []*Node
-	// implicit names the Needs that come from inputs only (Make-style
-	// edges), sorted: IsImplicit asks. A slice, not a map: at 20,000 steps
-	// a map each was 7 MB.
-	implicit []string
 	// EnvNames are the host variables that enter the key: the env field and
 	// every ${env.X} reference, sorted.
 	EnvNames []string
@@ -103,11 +121,6 @@ type Node struct {
 	// reported when the step is resolved, so that a release step's
 	// ${env.GITHUB_TOKEN} does not stop planning the others.
 	unresolved error
-
-	// Set by Resolve:
-	Sources  []string // own input files (workspace paths), sorted
-	Produced []string // input paths produced by other steps, sorted
-	order    int      // topological index
 }
 
 // IsImplicit reports whether n needs the step named name only because an

@@ -105,7 +105,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 		g.configRel = filepath.ToSlash(rel)
 	}
 	for i, st := range file.Steps {
-		n := &Node{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st}
+		n := &Node{stepDef: &stepDef{Name: st.Name, Kind: opts.Kinds[st.Kind], Step: st}}
 		if fieldLines != nil {
 			n.fieldLines = fieldLines[i]
 		}

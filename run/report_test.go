@@ -60,7 +60,7 @@ func (r *logRecorder) Log(sp *graph.StepPlan, line string) {
 func TestTee(t *testing.T) {
 	plain, logs := &recorder{}, &logRecorder{}
 	tr := Tee(plain, logs)
-	sp := &graph.StepPlan{Node: &graph.Node{Name: "a"}}
+	sp := &graph.StepPlan{Node: graph.NewNode("a", nil, nil)}
 	tr.Started(sp)
 	tr.(LogReporter).Log(sp, "hello")
 	tr.Finished(sp, Report{Event: Ran})

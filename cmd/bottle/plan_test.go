@@ -18,7 +18,7 @@ func TestPrintPlanFolds(t *testing.T) {
 		p := &graph.Plan{}
 		for _, s := range []graph.Status{graph.Run, graph.Restore, graph.Pending, graph.UpToDate} {
 			for i := range counts[s] {
-				p.Steps = append(p.Steps, &graph.StepPlan{Node: &graph.Node{Name: fmt.Sprintf("%s-%03d", s, i), Kind: exec, Step: &config.Step{}}, Status: s, Reason: "why"})
+				p.Steps = append(p.Steps, &graph.StepPlan{Node: graph.NewNode(fmt.Sprintf("%s-%03d", s, i), exec, &config.Step{}), Status: s, Reason: "why"})
 			}
 		}
 		return p

@@ -18,11 +18,11 @@ import (
 )
 
 func stepPlan(name string) *graph.StepPlan {
-	return &graph.StepPlan{Node: &graph.Node{Name: name}, Status: graph.Run, Reason: "new"}
+	return &graph.StepPlan{Node: graph.NewNode(name, nil, nil), Status: graph.Run, Reason: "new"}
 }
 
 func restorePlan(name string) *graph.StepPlan {
-	return &graph.StepPlan{Node: &graph.Node{Name: name}, Status: graph.Restore, Reason: "cached"}
+	return &graph.StepPlan{Node: graph.NewNode(name, nil, nil), Status: graph.Restore, Reason: "cached"}
 }
 
 // clock is a fake clock: it moves only when told.
