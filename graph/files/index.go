@@ -284,6 +284,14 @@ func (ix *Index) Has(p string) bool {
 	return ok
 }
 
+// Empty reports whether the index holds no record: none was loaded, and
+// none was made this run.
+func (ix *Index) Empty() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.n == 0 && len(ix.over) == 0
+}
+
 // count returns the number of paths the index holds.
 func (ix *Index) count() int {
 	ix.mu.RLock()
