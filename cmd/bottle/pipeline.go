@@ -72,7 +72,18 @@ func (a *app) openWorkspaceFor(use openUse) (*pipeline, error) {
 			ws.index.Prestat(root)
 		}
 	}()
-	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()})
+	opts := graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()}
+	if flagMode == "" && use != openNoPlanning {
+		// A first plan hashes the inputs it can guess while the config
+		// is parsed (the index then has nothing for the early looks).
+		opts.EarlyInputs = func(paths []string) {
+			<-loaded
+			if indexErr == nil {
+				ws.index.Prehash(root, paths)
+			}
+		}
+	}
+	g, err := graph.Load(opts)
 	<-loaded
 	if err != nil {
 		return nil, err
