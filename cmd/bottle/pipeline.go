@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,14 +203,19 @@ func (ws *pipeline) saveIndex() error {
 	if err := workspace.Init(ws.root); err != nil {
 		return err
 	}
-	if err := ws.g.SaveConfigCache(); err != nil {
-		return err
-	}
+	// The parsed config and the index are files of their own: each is
+	// encoded and written on a core of its own (after a first plan of
+	// 20,000 steps, 14 MB and 11 MB).
+	cfgErr := make(chan error, 1)
+	go func() { cfgErr <- ws.g.SaveConfigCache() }()
+	var err error
 	if ws.watch != nil {
 		// The index first, then the clock that belongs to it.
-		return ws.watch.Save(ws.index)
+		err = ws.watch.Save(ws.index)
+	} else {
+		err = ws.index.Save()
 	}
-	return ws.index.Save()
+	return errors.Join(<-cfgErr, err)
 }
 
 // lockWorkspace takes the workspace lock for who ("bottle apply"), saying
