@@ -3,6 +3,7 @@ package config
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // posTree is where the keys of a TOML document are written: each table
@@ -88,7 +89,8 @@ func (t *posTree) find(path string) Pos {
 func keyPositions(data []byte) *posTree {
 	root := &posTree{}
 	cur := root
-	s := string(data)
+	// The keys share data's memory, as the parsed values do (Parse).
+	s := unsafe.String(unsafe.SliceData(data), len(data))
 	line, col := 1, 1
 	i := 0
 	advance := func(n int) {

@@ -33,6 +33,12 @@ type LoadOptions struct {
 	// Kinds are the step kinds a step may be, by name: their descriptions
 	// only (cmd/bottle passes kinds.Descriptions()). Required.
 	Kinds map[string]steps.Kind
+	// EarlyInputs, when set and the config must be parsed (its parsed
+	// cache misses), is called once, on a goroutine of its own, with the
+	// paths config.GuessInputs finds in its text, while it is parsed: a
+	// guess, so that their files can be hashed meanwhile
+	// (files.Index.Prehash).
+	EarlyInputs func(paths []string)
 }
 
 // Load reads and validates the config and builds the static graph: declared
@@ -65,6 +71,9 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if file == nil {
 		if data, err = os.ReadFile(cfgPath); err != nil {
 			return nil, noConfig(err)
+		}
+		if opts.EarlyInputs != nil {
+			go opts.EarlyInputs(config.GuessInputs(data)) // data is never changed
 		}
 		sum = cache.SumBytes(data) // what is parsed, should it have changed since
 		infos := make(map[string]config.KindInfo, len(opts.Kinds))

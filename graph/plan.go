@@ -169,7 +169,17 @@ func (pl *Planner) Plan(targets []string) (*Plan, error) {
 	// own copy of the steps; the graph is never changed.
 	// The file watcher's walks (Index.Watch) are trusted only on the first
 	// attempt: any doubt looks at everything.
-	p, err := pl.plan(targets, pl.Index.Has, pl.Index.Watch())
+	// On a first plan (an index that holds nothing) every literal input
+	// is taken as a file: each one that is will be looked at by hashing,
+	// so a look now would be a second one (100,000 lstats for 20,000
+	// steps of five inputs); a folder or a missing path fails the hash
+	// and takes the second attempt. With records, a literal the index
+	// lacks is more likely a folder, and is looked at now.
+	known := pl.Index.Has
+	if pl.Index.Empty() {
+		known = func(string) bool { return true }
+	}
+	p, err := pl.plan(targets, known, pl.Index.Watch())
 	var he *hashError
 	if errors.As(err, &he) {
 		return pl.plan(targets, nil, nil)

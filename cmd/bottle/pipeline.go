@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,7 +74,18 @@ func (a *app) openWorkspaceFor(use openUse) (*pipeline, error) {
 		}
 		ws.state, stateErr = workspace.Load(root)
 	}()
-	g, err := graph.Load(graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()})
+	opts := graph.LoadOptions{Root: root, ConfigFile: cfg, Vars: a.vars, VarCommand: kinds.RunVarCommand, Kinds: kinds.Descriptions()}
+	if flagMode == "" && use != openNoPlanning {
+		// A first plan hashes the inputs it can guess while the config
+		// is parsed (the index then has nothing for the early looks).
+		opts.EarlyInputs = func(paths []string) {
+			<-loaded
+			if indexErr == nil {
+				ws.index.Prehash(root, paths)
+			}
+		}
+	}
+	g, err := graph.Load(opts)
 	<-loaded
 	if err != nil {
 		return nil, err
@@ -192,14 +204,19 @@ func (ws *pipeline) saveIndex() error {
 	if err := workspace.Init(ws.root); err != nil {
 		return err
 	}
-	if err := ws.g.SaveConfigCache(); err != nil {
-		return err
-	}
+	// The parsed config and the index are files of their own: each is
+	// encoded and written on a core of its own (after a first plan of
+	// 20,000 steps, 14 MB and 11 MB).
+	cfgErr := make(chan error, 1)
+	go func() { cfgErr <- ws.g.SaveConfigCache() }()
+	var err error
 	if ws.watch != nil {
 		// The index first, then the clock that belongs to it.
-		return ws.watch.Save(ws.index)
+		err = ws.watch.Save(ws.index)
+	} else {
+		err = ws.index.Save()
 	}
-	return ws.index.Save()
+	return errors.Join(<-cfgErr, err)
 }
 
 // lockWorkspace takes the workspace lock for who ("bottle apply"), saying

@@ -39,6 +39,9 @@ type hasher struct {
 	folder folder
 	now    int64 // clock read before the current batch of lstats
 	near   int   // the index position after the last record found (Index.findNear)
+	// nearEarly is the position after the last early record found
+	// (prehash.record).
+	nearEarly int
 	// A folder with few of the paths asked for is not opened: its files
 	// are looked at by their path from the workspace's root, held open in
 	// top. Opening and closing a folder costs about what two lstats do.
@@ -226,13 +229,21 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 			return e, nil, nil
 		}
 	}
+	// A file hashed early for this plan (Prehash), unless looked at
+	// since.
+	if ix.early != nil && (len(ix.over) == 0 || ix.over[p] == nil) {
+		if r := ix.early.record(p, &h.nearEarly); r != nil {
+			e := entryFor(p, r.st)
+			e.Digest, e.Link = r.digest, r.link
+			return e, r, nil
+		}
+	}
 	lateLooks.Add(1)
 	f, name, err := h.look(p, dir, name)
 	if err != nil {
 		return Entry{}, nil, err
 	}
 	st := statOf(&h.st)
-	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
 	e := entryFor(p, st)
 	if !looked {
 		r, held = ix.getNear(p, &h.near)
@@ -241,6 +252,18 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
 	}
+	nr, err := h.read(f, name, p, st)
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	e.Digest, e.Link = nr.digest, nr.link
+	return e, nr, nil
+}
+
+// read makes the record of p (name in folder f), just looked at into st:
+// it reads the file, or the link's target.
+func (h *hasher) read(f *folder, name, p string, st stat) (*record, error) {
+	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
 	nr := &record{st: st, hashed: h.now}
 	switch {
 	case isLink:
@@ -250,10 +273,10 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 		}
 		n, err := f.readlink(name, h.buf)
 		if err != nil {
-			return Entry{}, nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
+			return nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
 		}
 		if n == len(h.buf) {
-			return Entry{}, nil, fmt.Errorf("%s: link target too long", p)
+			return nil, fmt.Errorf("%s: link target too long", p)
 		}
 		nr.link = string(h.buf[:n])
 		nr.digest = cache.SumString(nr.link)
@@ -263,17 +286,16 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 	case st.mode&unix.S_IFMT == unix.S_IFREG:
 		d, whole, err := h.hashFile(f, name, st.size)
 		if err != nil {
-			return Entry{}, nil, &fs.PathError{Op: "read", Path: h.abs(p), Err: err}
+			return nil, &fs.PathError{Op: "read", Path: h.abs(p), Err: err}
 		}
 		nr.digest = d
 		if !whole {
 			nr.hashed = 0 // changed under us: look again next time
 		}
 	default:
-		return Entry{}, nil, fmt.Errorf("%s is not a regular file or a link", p)
+		return nil, fmt.Errorf("%s is not a regular file or a link", p)
 	}
-	e.Digest, e.Link = nr.digest, nr.link
-	return e, nr, nil
+	return nr, nil
 }
 
 // modeOf is an Entry's Mode for an st_mode.

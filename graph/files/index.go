@@ -86,7 +86,11 @@ type Index struct {
 	gone  map[string]bool // paths found missing this run
 	dirty bool
 	pre   *prestat // the early looks of Prestat; nil without
-	watch *Watch   // the file watcher's word, when there is one (watch.go)
+	early *prehash // the early records of Prehash; nil without
+	// hashing is set when the first Hash or StatAll starts: from then on
+	// no early pass starts.
+	hashing bool
+	watch   *Watch // the file watcher's word, when there is one (watch.go)
 }
 
 // The file: indexMagic, record count (u64), length of the string area (u64),
@@ -282,6 +286,14 @@ func (ix *Index) Has(p string) bool {
 	defer ix.mu.RUnlock()
 	_, ok := ix.get(p)
 	return ok
+}
+
+// Empty reports whether the index holds no record: none was loaded, and
+// none was made this run.
+func (ix *Index) Empty() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.n == 0 && len(ix.over) == 0
 }
 
 // count returns the number of paths the index holds.

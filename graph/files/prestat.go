@@ -82,22 +82,28 @@ func (ix *Index) Prestat(root string) {
 // chunks they hold; the looks taken stay for EndPrestat to drop. The
 // caller does not hold ix.mu.
 func (ix *Index) stopPrestat() {
-	ix.mu.RLock()
-	p := ix.pre
-	ix.mu.RUnlock()
+	ix.mu.Lock()
+	p, e := ix.pre, ix.early
+	ix.hashing = true
+	ix.mu.Unlock()
 	if p != nil {
 		p.stop.Store(true)
+	}
+	if e != nil {
+		e.stopEarly()
+	}
+	if p != nil {
 		p.wg.Wait()
 	}
 }
 
-// EndPrestat stops the early pass and drops its looks: files may change
+// EndPrestat stops the early passes and drops their looks and records: files may change
 // from now on (apply runs steps), and only a look taken after a change
 // may vouch for a file. Planning calls it when a plan is made.
 func (ix *Index) EndPrestat() {
 	ix.stopPrestat()
 	ix.mu.Lock()
-	ix.pre = nil
+	ix.pre, ix.early = nil, nil
 	ix.mu.Unlock()
 }
 

@@ -1,0 +1,111 @@
+package files
+
+// The early hashing of a first plan. With no index there is nothing for
+// the early stat pass (prestat.go) to look at, and a first plan spends its
+// first second or more parsing the config on one core. Prehash hashes the
+// files a quick look at the config's text guessed to be inputs
+// (config.GuessInputs) on the other cores meanwhile, and Hash and StatAll
+// take an early record as they would have made it, without looking again.
+// The pass stops when hashing starts.
+//
+// Why an early record is as good as a late one: it is made as a late one
+// is (an lstat, then the content read after it, and the clock read before
+// both: see racySlack), so the plan sees the file as a plan started a
+// little earlier would have, as with the early looks. Its records serve
+// the plan being made only (EndPrestat drops them): apply changes files.
+// A guess that is no input costs its reading, and is never stored.
+
+import (
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type prehash struct {
+	paths []string      // sorted, each once
+	recs  []*record     // by path: nil when the file could not be read as an input
+	done  []atomic.Bool // by chunk: its records are written
+	next  atomic.Int64  // the next chunk to claim
+	stop  atomic.Bool
+	wg    sync.WaitGroup
+}
+
+// Prehash starts hashing, in the background, the files at paths (relative
+// to root) for the plan about to be made, when the index holds no record
+// (a first plan) and no early pass runs: call it before the plan's first
+// Hash or StatAll (after, it does nothing); the plan ends it (EndPrestat).
+// paths may name files that are missing or no inputs. Prehash keeps paths.
+func (ix *Index) Prehash(root string, paths []string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.n > 0 || len(ix.over) > 0 || ix.pre != nil || ix.early != nil || ix.hashing || len(paths) == 0 {
+		return
+	}
+	if !slices.IsSorted(paths) {
+		paths = slices.Clone(paths)
+		slices.Sort(paths)
+	}
+	paths = slices.Compact(paths)
+	chunks := (len(paths) + preChunk - 1) / preChunk
+	e := &prehash{paths: paths, recs: make([]*record, len(paths)), done: make([]atomic.Bool, chunks)}
+	ix.early = e
+	// One core fewer than there are: the config is parsed on the other,
+	// and it is what the plan waits for.
+	for range min(max(1, runtime.NumCPU()-1), chunks) {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			h := newHasher(root)
+			defer h.close()
+			for !e.stop.Load() {
+				c := int(e.next.Add(1)) - 1
+				if c >= chunks {
+					return
+				}
+				lo, hi := c*preChunk, min((c+1)*preChunk, len(paths))
+				h.batch = paths[lo:hi]
+				h.now = time.Now().UnixNano()
+				for k, p := range h.batch {
+					dir, name := splitDir(p)
+					h.at0 = k
+					f, name, err := h.look(p, dir, name)
+					if err != nil {
+						continue
+					}
+					if r, err := h.read(f, name, p, statOf(&h.st)); err == nil {
+						e.recs[lo+k] = r
+					}
+				}
+				e.done[c].Store(true)
+			}
+		}()
+	}
+}
+
+// stopEarly ends Prehash's pass, waiting for its workers to finish the
+// chunks they hold.
+func (e *prehash) stopEarly() {
+	e.stop.Store(true)
+	e.wg.Wait()
+}
+
+// early returns the early record of p, or nil. *hint is the position after
+// the last path found. Safe while the pass runs: a record is read only
+// once its chunk is done.
+func (e *prehash) record(p string, hint *int) *record {
+	i := *hint
+	if i >= len(e.paths) || e.paths[i] != p {
+		i = sort.SearchStrings(e.paths, p)
+		if i >= len(e.paths) || e.paths[i] != p {
+			return nil
+		}
+	}
+	*hint = i + 1
+	if !e.done[i/preChunk].Load() {
+		return nil
+	}
+	return e.recs[i]
+}
