@@ -282,16 +282,13 @@ func dropChanged(sorted []string, changed []Changed) []string {
 	drop := make([]bool, len(sorted))
 	any := false
 	for _, c := range changed {
-		i, found := slices.BinarySearch(sorted, c.Path)
-		if found {
+		if i, found := slices.BinarySearch(sorted, c.Path); found {
 			drop[i], any = true, true
-			i++
 		}
 		if c.Exists && c.Kind == 'd' {
 			continue
 		}
-		prefix := c.Path + "/"
-		for ; i < len(sorted) && strings.HasPrefix(sorted[i], prefix); i++ {
+		for i, end := below(sorted, c.Path); i < end; i++ {
 			drop[i], any = true, true
 		}
 	}
@@ -305,6 +302,19 @@ func dropChanged(sorted []string, changed []Changed) []string {
 		}
 	}
 	return out
+}
+
+// below returns the range of sorted that lies below the folder p. It
+// starts where p+"/" would be, not right after p: "p.txt" and "p-x" sort
+// between p and p's contents.
+func below(sorted []string, p string) (start, end int) {
+	prefix := p + "/"
+	start, _ = slices.BinarySearch(sorted, prefix)
+	end = start
+	for end < len(sorted) && strings.HasPrefix(sorted[end], prefix) {
+		end++
+	}
+	return start, end
 }
 
 // walkValid reports whether a stored walk still lists what a walk now

@@ -408,3 +408,27 @@ func TestFromBitmap(t *testing.T) {
 		}
 	}
 }
+
+// TestDropChanged: a changed path drops itself, and everything below it
+// unless it is still a folder, also when paths that sort between it and
+// its contents ("src/a.txt" between "src/a" and "src/a/x") are vouched.
+func TestDropChanged(t *testing.T) {
+	v := []string{"src/a-b", "src/a.txt", "src/a/x", "src/a/y/z", "src/b"}
+	cases := []struct {
+		name string
+		ch   []Changed
+		want []string
+	}{
+		{"nothing", nil, v},
+		{"a folder gone", []Changed{{Path: "src/a"}}, []string{"src/a-b", "src/a.txt", "src/b"}},
+		{"a folder now a file", []Changed{{Path: "src/a", Exists: true, Kind: 'f'}}, []string{"src/a-b", "src/a.txt", "src/b"}},
+		{"a folder changed, still one", []Changed{{Path: "src/a", Exists: true, Kind: 'd'}}, v},
+		{"a file", []Changed{{Path: "src/a.txt", Exists: true, Kind: 'f'}}, []string{"src/a-b", "src/a/x", "src/a/y/z", "src/b"}},
+		{"a deeper folder gone", []Changed{{Path: "src/a/y"}}, []string{"src/a-b", "src/a.txt", "src/a/x", "src/b"}},
+	}
+	for _, c := range cases {
+		if got := dropChanged(v, c.ch); !slices.Equal(got, c.want) {
+			t.Errorf("%s: dropChanged = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
