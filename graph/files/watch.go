@@ -51,6 +51,11 @@ package files
 // names) is reused while the watcher reports nothing created, deleted,
 // renamed or changed in kind below that folder or at it or above it; the
 // files in it are then hashed through the index as usual.
+//
+// A step's key memo (KeepMemo, Memo: graph's hashing of the step's file
+// lines) stands for the lines of its files while the watcher reports no
+// change to any of its paths, by the argument above applied to the entries
+// the memo was made of: see Memo.
 
 import (
 	"bytes"
