@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -49,7 +51,7 @@ type KeyInput struct {
 // KeyLines returns the lines whose hash is the node's key.
 func (n *Node) KeyLines(in *KeyInput) ([]string, error) {
 	var lines []string
-	err := n.writeKey(in, func(b []byte) { lines = append(lines, string(b)) })
+	err := n.writeKey(in, func(b []byte) { lines = append(lines, string(b)) }, nil)
 	return lines, err
 }
 
@@ -61,16 +63,96 @@ func (n *Node) Key(in *KeyInput) (cache.Key, error) {
 	err := n.writeKey(in, func(b []byte) {
 		h.Write(b)
 		h.Write(nl)
-	})
+	}, nil)
 	var k cache.Key
 	h.Sum(k[:0])
 	return k, err
 }
 
+// A key memo is what a plan keeps of a step's key, through the file
+// watcher (files.Watch.KeepMemo), so that the next plan need not look up
+// and hash the lines of 100,000 unchanged input files again: one byte of
+// version (keyMemoVersion), the sha256 of the key lines before the source
+// lines, and sha256's state after those lines and the source lines. A plan
+// whose lines before the sources are the same, and whose sources the
+// watcher vouches for (files.Watch.Memo says why that is sound), goes on
+// from that state with the lines after the sources: the key is the one
+// hashing every line would give.
+//
+// keyMemoVersion changes whenever the source lines are written otherwise
+// (appendSourceLine) without KeySchema changing.
+const keyMemoVersion = 1
+
+// keyAndMemo is Key that also returns the key's memo.
+func (n *Node) keyAndMemo(in *KeyInput) (cache.Key, []byte, error) {
+	h, head := sha256.New(), sha256.New()
+	nl := []byte{'\n'}
+	inHead := true
+	var memo []byte
+	err := n.writeKey(in, func(b []byte) {
+		h.Write(b)
+		h.Write(nl)
+		if inHead {
+			head.Write(b)
+			head.Write(nl)
+		}
+	}, func() bool {
+		inHead = false
+		var b []byte
+		for _, e := range in.Sources {
+			b = appendSourceLine(b[:0], e)
+			h.Write(b)
+			h.Write(nl)
+		}
+		if st, err := h.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
+			memo = head.Sum([]byte{keyMemoVersion})
+			memo = append(memo, st...)
+		}
+		return true
+	})
+	var k cache.Key
+	h.Sum(k[:0])
+	return k, memo, err
+}
+
+// keyFromMemo is Key with the source lines taken from memo (keyAndMemo's)
+// instead of in.Sources; ok is false, and the key unknown, when the lines
+// before the sources are not those the memo was made after, or the memo
+// cannot be read.
+func (n *Node) keyFromMemo(in *KeyInput, memo []byte) (k cache.Key, ok bool, err error) {
+	if len(memo) < 1+sha256.Size || memo[0] != keyMemoVersion {
+		return cache.Key{}, false, nil
+	}
+	h, head := sha256.New(), sha256.New()
+	nl := []byte{'\n'}
+	inHead := true
+	err = n.writeKey(in, func(b []byte) {
+		if inHead {
+			head.Write(b)
+			head.Write(nl)
+			return
+		}
+		h.Write(b)
+		h.Write(nl)
+	}, func() bool {
+		inHead = false
+		ok = bytes.Equal(head.Sum(nil), memo[1:1+sha256.Size]) &&
+			h.(encoding.BinaryUnmarshaler).UnmarshalBinary(memo[1+sha256.Size:]) == nil
+		return true
+	})
+	if err != nil || !ok {
+		return cache.Key{}, false, err
+	}
+	h.Sum(k[:0])
+	return k, true, nil
+}
+
 // writeKey produces every key line, in order, to emit. The slice passed is
 // reused: emit must copy what it keeps. KeyLines and Key both use it, so the
-// lines explain shows are exactly the ones hashed.
-func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
+// lines explain shows are exactly the ones hashed. sources, when not nil,
+// is called where the source lines go, and writes them itself (key memos)
+// when it returns true.
+func (n *Node) writeKey(in *KeyInput, emit func([]byte), sources func() bool) error {
 	var b []byte
 	line := func(format string, args ...any) {
 		b = fmt.Appendf(b[:0], format, args...)
@@ -94,9 +176,11 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte)) error {
 	for _, f := range fields {
 		emit(append(b[:0], f...))
 	}
-	for _, e := range in.Sources {
-		b = appendSourceLine(b[:0], e)
-		emit(b)
+	if sources == nil || !sources() {
+		for _, e := range in.Sources {
+			b = appendSourceLine(b[:0], e)
+			emit(b)
+		}
 	}
 	for _, name := range n.EnvNames {
 		v, ok := in.Env(name)

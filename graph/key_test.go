@@ -444,3 +444,75 @@ func TestPlainJSONIsJSONMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyMemo: a key made from the memo of another plan's key (the file
+// watcher vouching for the files) is the key hashing every line gives, or
+// nothing when the lines before the files differ; a damaged memo is
+// nothing, never a panic.
+func TestKeyMemo(t *testing.T) {
+	stepIn := func(tree, env map[string]string) (*StepPlan, KeyInput) {
+		sp := planIn(t, writeTree(t, tree), env).Step("gen")
+		if sp.keyIn == nil {
+			t.Fatalf("no key input (status %s)", sp.Status)
+		}
+		return sp, *sp.keyIn
+	}
+	env := map[string]string{"MODE": "fast"}
+	sp, in := stepIn(baseTree(), env)
+	k, memo, err := sp.Node.keyAndMemo(&in)
+	if err != nil || k != sp.Key || len(memo) == 0 {
+		t.Fatalf("keyAndMemo = %s, %d bytes, %v; want the key %s", k, len(memo), err, sp.Key)
+	}
+	noFiles := in
+	noFiles.Sources = nil
+	if got, ok, err := sp.Node.keyFromMemo(&noFiles, memo); !ok || err != nil || got != sp.Key {
+		t.Fatalf("keyFromMemo = %s, %v, %v; want %s", got, ok, err, sp.Key)
+	}
+	cases := []struct {
+		name     string
+		tree     func(map[string]string)
+		env      map[string]string
+		fromMemo bool // the lines before the files are the same
+	}{
+		{"env value", nil, map[string]string{"MODE": "slow"}, true},
+		{"env unset", nil, map[string]string{}, true},
+		{"environment set", func(tr map[string]string) {
+			tr["bottle.toml"] = strings.Replace(tr["bottle.toml"], `env = ["MODE"]`, `env = ["MODE"]`+"\nenvironment = { A = \"1\" }", 1)
+		}, env, true},
+		{"run field", func(tr map[string]string) {
+			tr["bottle.toml"] = strings.Replace(tr["bottle.toml"], `cat src/*.txt`, `cat src/*.txt `, 1)
+		}, env, false},
+		{"var value", func(tr map[string]string) {
+			tr["bottle.toml"] = strings.Replace(tr["bottle.toml"], `greeting = "hello"`, `greeting = "hi"`, 1)
+		}, env, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tree := baseTree()
+			if c.tree != nil {
+				c.tree(tree)
+			}
+			sp2, in2 := stepIn(tree, c.env)
+			in2.Sources = nil
+			got, ok, err := sp2.Node.keyFromMemo(&in2, memo)
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case ok != c.fromMemo:
+				t.Fatalf("from the memo: %v, want %v", ok, c.fromMemo)
+			case ok && got != sp2.Key:
+				t.Fatalf("key from the memo %s, want %s", got, sp2.Key)
+			}
+		})
+	}
+	for i := range memo {
+		if _, ok, _ := sp.Node.keyFromMemo(&noFiles, memo[:i]); ok {
+			t.Fatalf("a memo cut at %d bytes gave a key", i)
+		}
+	}
+	bad := slices.Clone(memo)
+	bad[0]++
+	if _, ok, _ := sp.Node.keyFromMemo(&noFiles, bad); ok {
+		t.Fatal("a memo of another version gave a key")
+	}
+}

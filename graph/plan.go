@@ -91,6 +91,13 @@ type Planner struct {
 	// Refresh asks Outside whether each applied effect still exists
 	// (--refresh).
 	Refresh bool
+	// SkipSources lets Plan decide a step from the file watcher's memo of
+	// its key (files.Watch.Memo, graph's keyMemo) when the watcher vouches
+	// that none of its input files changed: if the step comes out up to
+	// date, its files are not looked up, its StepPlan.Sources is nil and
+	// KeyLines returns nil. Only for a plan that is printed, not for one
+	// saved, shown as JSON, explained or applied.
+	SkipSources bool
 }
 
 // StepPlan is the decision for one step.
@@ -102,7 +109,8 @@ type StepPlan struct {
 	After   string // for pending: the upstream step that will run first
 	Key     cache.Key
 	keyIn   *KeyInput     // what Key was made of, for KeyLines
-	Sources []files.Entry // the step's own input files as hashed
+	Sources []files.Entry // the step's own input files as hashed; nil when decided from a memo (Planner.SkipSources)
+	memo    bool          // decided from the watcher's memo of its key
 	// Known when the status is up-to-date or restore, and after apply ran
 	// the step: what downstream keys use.
 	ResultDigest cache.Digest
@@ -117,7 +125,7 @@ type StepPlan struct {
 // are made when asked for (a no-op plan never needs them), each time: a
 // plan is a value, shared by goroutines, and reading it changes nothing.
 func (sp *StepPlan) KeyLines() []string {
-	if sp.keyIn == nil {
+	if sp.keyIn == nil || sp.memo {
 		return nil
 	}
 	lines, _ := sp.Node.KeyLines(sp.keyIn)
@@ -209,12 +217,30 @@ func (pl *Planner) plan(targets []string, known func(string) bool, watch *files.
 		}
 	}
 
+	// Steps whose input files the file watcher vouches for since the run
+	// that kept the memo of their key: decided from it when they come out
+	// up to date, without looking their files up (Planner.SkipSources).
+	var memos map[*Node][]byte
+	if pl.SkipSources && watch != nil && pl.Debug == nil && !pl.Refresh {
+		for _, n := range order {
+			if len(n.Sources) == 0 || n.Step.Always || pl.Replace[n.Name] {
+				continue
+			}
+			if m, ok := watch.Memo(pl.Graph.Root, n.Name, n.Sources); ok {
+				if memos == nil {
+					memos = map[*Node][]byte{}
+				}
+				memos[n] = m
+			}
+		}
+	}
+
 	// Hash every step's own inputs in one batch, so the index spreads the
 	// work over all cores.
 	var all []string
 	single := 0
 	for _, n := range order {
-		if len(n.Sources) > 0 {
+		if len(n.Sources) > 0 && memos[n] == nil {
 			single++
 			if single == 1 {
 				all = n.Sources // read only, as Hash reads it
@@ -267,7 +293,16 @@ func (pl *Planner) plan(targets []string, known func(string) bool, watch *files.
 	}
 	decideOne := func(n *Node) (*StepPlan, error) {
 		var sources []files.Entry
-		if i, ok := span(all, n.Sources); ok {
+		if m := memos[n]; m != nil {
+			sp, err := pl.decide(n, nil, m, p.tools, outputs, decided)
+			if err != errNotFromMemo {
+				return sp, err
+			}
+			// Not up to date: its files are needed after all.
+			if sources, err = pl.Index.Hash(pl.Graph.Root, n.Sources); err != nil {
+				return nil, &hashError{err}
+			}
+		} else if i, ok := span(all, n.Sources); ok {
 			sources = entries[i : i+len(n.Sources) : i+len(n.Sources)] // read only
 		} else {
 			sources = make([]files.Entry, len(n.Sources))
@@ -283,7 +318,7 @@ func (pl *Planner) plan(targets []string, known func(string) bool, watch *files.
 				}
 			}
 		}
-		return pl.decide(n, sources, p.tools, outputs, decided)
+		return pl.decide(n, sources, nil, p.tools, outputs, decided)
 	}
 	// Keys of many steps are made on all cores, a level at a time; with
 	// BOTTLE_DEBUG=hash one at a time, so that each step's lines stay
@@ -395,17 +430,27 @@ type NeedResult func(need string) (cache.Digest, bool)
 // a new StepPlan and changes nothing, p and sp included.
 func (pl *Planner) Decide(p *Plan, sp *StepPlan, needs NeedResult) (*StepPlan, error) {
 	pl.Index.EndPrestat() // Plan did; files change from here on
-	return pl.decide(sp.Node, sp.Sources, p.tools, nil, needs)
+	return pl.decide(sp.Node, sp.Sources, nil, p.tools, nil, needs)
 }
+
+// errNotFromMemo says that a step cannot be decided from the memo of its
+// key: its sources must be hashed.
+var errNotFromMemo = errors.New("not decided from the memo")
 
 // decide decides step n from its needs' results, its sources, the state
 // and the cache. outputs is the plan's batch of output files (nil: look).
-func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache.Digest, outputs map[string]files.Entry, needs NeedResult) (*StepPlan, error) {
-	sp := &StepPlan{Node: n, Sources: sources}
+// With memo (Planner.SkipSources), sources is nil and the key's source
+// lines come from the memo; a step that does not come out up to date is
+// then errNotFromMemo, with nothing asked beyond the state and outputs.
+func (pl *Planner) decide(n *Node, sources []files.Entry, memo []byte, tools map[string]cache.Digest, outputs map[string]files.Entry, needs NeedResult) (*StepPlan, error) {
+	sp := &StepPlan{Node: n, Sources: sources, memo: memo != nil}
 	deps := map[string]cache.Digest{}
 	for _, d := range n.Needs {
 		digest, ok := needs(d.Name)
 		if !ok {
+			if memo != nil {
+				return nil, errNotFromMemo
+			}
 			sp.Status = Pending
 			sp.After = d.Name
 			sp.Reason = "after " + d.Name
@@ -421,7 +466,28 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 		Deps:     deps,
 		Platform: pl.platform(n),
 	}
-	key, err := n.Key(sp.keyIn)
+	var key cache.Key
+	var err error
+	switch w := pl.Index.Watch(); {
+	case memo != nil:
+		var ok bool
+		key, ok, err = n.keyFromMemo(sp.keyIn, memo)
+		if err == nil && !ok {
+			return nil, errNotFromMemo
+		}
+	case w != nil && len(sources) > 0 && !hasLink(sources):
+		// Kept for the next plan's memo (Watch.KeepMemo keeps it only
+		// while this plan trusts the watcher). Not with a link among the
+		// sources: checkLinkInput looks where it points, out of the
+		// watcher's sight.
+		var m []byte
+		key, m, err = n.keyAndMemo(sp.keyIn)
+		if err == nil && m != nil {
+			w.KeepMemo(pl.Graph.Root, n.Name, n.Sources, m)
+		}
+	default:
+		key, err = n.Key(sp.keyIn)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -433,6 +499,9 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 		}
 	}
 	prev := pl.State.Steps[n.Name]
+	if memo != nil && (prev == nil || prev.Key != sp.Key || n.Step.Always || pl.Replace[n.Name] || pl.Refresh) {
+		return nil, errNotFromMemo
+	}
 	if n.Step.Always {
 		sp.Status, sp.Reason = Run, "always"
 		return sp, nil
@@ -472,6 +541,9 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 			sp.Status = UpToDate
 			sp.ResultDigest, sp.Values = prev.Result, prev.Values
 			return sp, nil
+		}
+		if memo != nil {
+			return nil, errNotFromMemo
 		}
 		if res := pl.peekUnlessEffect(sp); res != nil {
 			sp.Status, sp.Reason, sp.Cached = Restore, why, res
@@ -514,6 +586,16 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, tools map[string]cache
 		sp.Reason = "key changed (the last run's details are no longer in the cache)"
 	}
 	return sp, nil
+}
+
+// hasLink reports whether a source is a symbolic link.
+func hasLink(sources []files.Entry) bool {
+	for _, e := range sources {
+		if e.Link != "" || e.Mode&os.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // LookupEnv reads a host variable the way planning does (Getenv, else the

@@ -59,7 +59,11 @@ func askWatchman(ctx context.Context, root string, register bool) <-chan watchAn
 }
 
 func queryWatchman(ctx context.Context, root string, register bool) watchAnswer {
-	w := files.LoadWatch(workspace.WatchPath(root))
+	// The stored file (2 MB for 100,000 paths) loads while watchman is
+	// reached and asked where the workspace is: neither waits for the
+	// other.
+	stored := make(chan *files.Watch, 1)
+	go func() { stored <- files.LoadWatch(workspace.WatchPath(root)) }()
 	timeout := watchmanTimeout
 	if register {
 		// A new watch crawls the tree before it can give a clock: apply
@@ -95,7 +99,7 @@ func queryWatchman(ctx context.Context, root string, register bool) watchAnswer 
 			return watchAnswer{why: "watchman does not watch this workspace ('bottle watch start' or an apply makes it)"}
 		}
 	}
-	ans := watchAnswer{watch: w, watcher: wroot + " " + rel}
+	ans := watchAnswer{watcher: wroot + " " + rel}
 	// Folders watchman ignores change unseen.
 	if cfg, err := c.Config(wroot); err != nil {
 		return watchAnswer{why: err.Error()}
@@ -105,6 +109,8 @@ func queryWatchman(ctx context.Context, root string, register bool) watchAnswer 
 			return watchAnswer{why: "the .watchmanconfig of " + wroot + " ignores folders (ignore_dirs)"}
 		}
 	}
+	w := <-stored
+	ans.watch = w
 	if w.Clock() != "" && w.Watcher() == ans.watcher {
 		got, err := c.Since(wroot, rel, w.Clock())
 		switch {

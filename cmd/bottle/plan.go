@@ -65,6 +65,9 @@ EXAMPLES
 			}
 			pl := ws.planner(ctx, nil, nil)
 			pl.Refresh = *refresh
+			// A plan only printed need not look up the files of a step the
+			// file watcher vouches for and that is up to date.
+			pl.SkipSources = !*asJSON && *out == ""
 			rc, err := a.useRemote(ctx, ws, pl, false)
 			if err != nil {
 				return err

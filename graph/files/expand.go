@@ -282,7 +282,13 @@ func ExpandWatched(root string, patterns []string, virtual *Virtual, known func(
 				if err != nil {
 					return nil, err
 				}
-				exp.Files = append(exp.Files, found...)
+				if len(pos) == 1 {
+					// As for a folder: the only pattern's walk is the
+					// expansion, shared (100,000 paths for W1's src/**).
+					exp.Files = found[:len(found):len(found)]
+				} else {
+					exp.Files = append(exp.Files, found...)
+				}
 				matched = len(found) > 0
 			}
 			for _, v := range virtual.under(base) {

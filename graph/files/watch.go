@@ -51,6 +51,11 @@ package files
 // names) is reused while the watcher reports nothing created, deleted,
 // renamed or changed in kind below that folder or at it or above it; the
 // files in it are then hashed through the index as usual.
+//
+// A step's key memo (KeepMemo, Memo: graph's hashing of the step's file
+// lines) stands for the lines of its files while the watcher reports no
+// change to any of its paths, by the argument above applied to the entries
+// the memo was made of: see Memo.
 
 import (
 	"bytes"
@@ -72,6 +77,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bottle-build/bottle/internal/atomicfile"
+	"github.com/bottle-build/bottle/internal/mapfile"
 	"github.com/bottle-build/bottle/workspace"
 )
 
@@ -156,9 +162,12 @@ type Watch struct {
 	scanFull bool
 	nChanged int // relevant changes since the stored clock
 
-	mu   sync.Mutex
-	seen [][]string
-	used map[string]*walkEntry
+	mu        sync.Mutex
+	seen      [][]string
+	used      map[string]*walkEntry
+	memos     map[string]*memoEntry // as stored, minus those a change hit
+	usedMemos map[string]*memoEntry // to store
+	keepOn    atomic.Bool           // memos may be kept (from Use to Save)
 }
 
 type walkEntry struct {
@@ -166,20 +175,34 @@ type walkEntry struct {
 	files []string // sorted
 }
 
-const watchMagic = "bottle-watch 2\n"
+// memoEntry is what planning kept of one step's inputs (Memo): the step's
+// source paths, and the planner's own bytes about them.
+type memoEntry struct {
+	files []string // sorted
+	data  []byte
+}
+
+const watchMagic = "bottle-watch 3\n"
 
 // LoadWatch reads the watch file at path (workspace.WatchPath). A missing
 // or damaged file is an empty one: the run scans in full.
 func LoadWatch(path string) *Watch {
-	w := &Watch{file: path, lock: path + ".lock", walks: map[string]*walkEntry{}, used: map[string]*walkEntry{}}
-	b, err := os.ReadFile(path)
+	w := newWatch(path)
+	// Mapped, not copied: 2 MB for 100,000 paths. Save replaces the file
+	// by a rename, which leaves a mapping intact.
+	b, err := mapfile.Read(path)
 	if err != nil {
 		return w
 	}
 	if !w.decode(b) {
-		*w = Watch{file: w.file, lock: w.lock, walks: map[string]*walkEntry{}, used: map[string]*walkEntry{}}
+		w = newWatch(path)
 	}
 	return w
+}
+
+func newWatch(path string) *Watch {
+	return &Watch{file: path, lock: path + ".lock", walks: map[string]*walkEntry{}, used: map[string]*walkEntry{},
+		memos: map[string]*memoEntry{}, usedMemos: map[string]*memoEntry{}}
 }
 
 // Clock returns the stored clock, "" when there is none.
@@ -210,9 +233,13 @@ func (w *Watch) Use(ix *Index, root string, indexID FileID, watcher string, ch C
 	case indexID == (FileID{}) || indexID != w.storedIndex:
 		fullScan = "the index was saved without the clock"
 	}
+	// Memos may be kept from now on whenever there is a clock to store
+	// them with: what this run hashes is looked at after that clock.
+	w.keepOn.Store(w.clock != "")
 	if fullScan != "" {
 		w.scanFull, w.changed = true, true
 		w.walks = map[string]*walkEntry{}
+		w.memos = map[string]*memoEntry{}
 		return fullScan
 	}
 	var rel []Changed
@@ -227,6 +254,12 @@ func (w *Watch) Use(ix *Index, root string, indexID FileID, watcher string, ch C
 	for k, e := range w.walks {
 		if !walkValid(e, rel) {
 			delete(w.walks, k)
+			affected = true
+		}
+	}
+	for k, m := range w.memos {
+		if !untouched(m.files, rel) {
+			delete(w.memos, k)
 			affected = true
 		}
 	}
@@ -282,16 +315,13 @@ func dropChanged(sorted []string, changed []Changed) []string {
 	drop := make([]bool, len(sorted))
 	any := false
 	for _, c := range changed {
-		i, found := slices.BinarySearch(sorted, c.Path)
-		if found {
+		if i, found := slices.BinarySearch(sorted, c.Path); found {
 			drop[i], any = true, true
-			i++
 		}
 		if c.Exists && c.Kind == 'd' {
 			continue
 		}
-		prefix := c.Path + "/"
-		for ; i < len(sorted) && strings.HasPrefix(sorted[i], prefix); i++ {
+		for i, end := below(sorted, c.Path); i < end; i++ {
 			drop[i], any = true, true
 		}
 	}
@@ -305,6 +335,19 @@ func dropChanged(sorted []string, changed []Changed) []string {
 		}
 	}
 	return out
+}
+
+// below returns the range of sorted that lies below the folder p. It
+// starts where p+"/" would be, not right after p: "p.txt" and "p-x" sort
+// between p and p's contents.
+func below(sorted []string, p string) (start, end int) {
+	prefix := p + "/"
+	start, _ = slices.BinarySearch(sorted, prefix)
+	end = start
+	for end < len(sorted) && strings.HasPrefix(sorted[end], prefix) {
+		end++
+	}
+	return start, end
 }
 
 // walkValid reports whether a stored walk still lists what a walk now
@@ -329,6 +372,79 @@ func walkValid(e *walkEntry, changed []Changed) bool {
 		}
 	}
 	return true
+}
+
+// untouched reports whether no change reaches sorted: none is one of its
+// paths, or a folder above one that is no plain folder now (dropChanged's
+// rule, for one list).
+func untouched(sorted []string, changed []Changed) bool {
+	for _, c := range changed {
+		if _, found := slices.BinarySearch(sorted, c.Path); found {
+			return false
+		}
+		if c.Exists && c.Kind == 'd' {
+			continue
+		}
+		if i, end := below(sorted, c.Path); i < end {
+			return false
+		}
+	}
+	return true
+}
+
+// Memo returns the bytes kept (KeepMemo) for the step name by the run
+// whose clock the watcher answered since, when that run's source paths
+// were exactly sources and the watcher vouches that none of them changed
+// since; the memo is then kept for the next run too. Planning uses it to
+// take a step's source lines from that run instead of looking the files up
+// and hashing the lines again: see graph's keyMemo for what the bytes are.
+//
+// Why that is sound: KeepMemo is given the lines of entries that its run
+// looked at after its clock C, or took from records vouched for at C (see
+// the file comment); Save stores a memo only when every one of its paths
+// is among the vouched paths stored with C, that is, watchable and below
+// real folders. Use drops every memo a change since C reaches, by
+// dropChanged's rule. So each of a memo's paths is vouched for now, and
+// the entry the memo was made of still describes it, as the record it came
+// from would.
+func (w *Watch) Memo(root, name string, sources []string) ([]byte, bool) {
+	if w == nil || !w.trustOn.Load() || root != w.root {
+		return nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.memos[name]
+	if m == nil || !sameList(m.files, sources) {
+		return nil, false
+	}
+	w.usedMemos[name] = m
+	return m.data, true
+}
+
+// sameList reports whether a and b hold the same paths; lists taken from
+// one walk share their memory, and compare at once.
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b) {
+		return true
+	}
+	return slices.Equal(a, b)
+}
+
+// KeepMemo keeps data for the step name, whose source paths (below root,
+// sorted) this run hashed after its clock, for the next run's Memo. A memo
+// whose paths are not all vouched for when Save stores the clock is
+// dropped there. sources and data are kept as they are.
+func (w *Watch) KeepMemo(root, name string, sources []string, data []byte) {
+	if w == nil || !w.keepOn.Load() || root != w.root || !slices.IsSorted(sources) {
+		return
+	}
+	w.mu.Lock()
+	w.usedMemos[name] = &memoEntry{files: sources, data: data}
+	w.changed = true
+	w.mu.Unlock()
 }
 
 // trusts returns, for hashAll's paths below root, which may use their
@@ -459,6 +575,7 @@ func realDirs(root, dir string, ok map[string]bool) bool {
 // the trust: what is hashed afterwards (apply's outputs) is looked at.
 func (w *Watch) Save(ix *Index) error {
 	w.trustOn.Store(false)
+	w.keepOn.Store(false)
 	lf, err := os.OpenFile(w.lock, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", w.lock, err)
@@ -491,11 +608,18 @@ func (w *Watch) Save(ix *Index) error {
 	if w.clock == "" {
 		return nil
 	}
-	if err := atomicfile.Write(w.file, encodeWatch(w.watcher, w.clock, id, vouched, walks), 0o644); err != nil {
+	memos := map[string]*memoEntry{}
+	for k, m := range w.usedMemos {
+		if _, ok := bitmapOf(vouched, m.files); ok { // encodeWatch checks it again
+			memos[k] = m
+		}
+	}
+	if err := atomicfile.Write(w.file, encodeWatch(w.watcher, w.clock, id, vouched, walks, memos), 0o644); err != nil {
 		return fmt.Errorf("saving the watcher's clock: %w", err)
 	}
 	w.storedClock, w.storedWatcher, w.storedIndex, w.stored = w.clock, w.watcher, id, vouched
 	w.walks, w.changed = maps.Clone(walks), false
+	w.memos = memos
 	w.vouched = vouched
 	return nil
 }
@@ -598,9 +722,12 @@ func putList(b []byte, list []string) []byte {
 // (⌈n/8⌉ bytes, bit i of byte i/8 for path i) when they hold every file;
 // last a CRC-32C of everything before it (u32). A list of paths is its
 // count (u32), its length in bytes (u32) and the paths, each followed by a
-// NUL byte. Little-endian. The writer sorts the lists; the checksum stands
-// for checking the order on every load.
-func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[string]*walkEntry) []byte {
+// NUL byte. Then the number of memos (u32), each the step's name (u32
+// length, bytes), a bitmap over the vouched paths for its source paths
+// (every one is vouched) and its bytes (u32 length, bytes).
+// Little-endian. The writer sorts the lists; the checksum stands for
+// checking the order on every load.
+func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[string]*walkEntry, memos map[string]*memoEntry) []byte {
 	b := []byte(watchMagic)
 	b = putStr(b, watcher)
 	b = putStr(b, clock)
@@ -625,6 +752,24 @@ func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[s
 			b = append(b, 0)
 			b = putList(b, e.files)
 		}
+	}
+	type memoBits struct {
+		name string
+		bits []byte
+		data []byte
+	}
+	var ms []memoBits
+	for _, k := range slices.Sorted(maps.Keys(memos)) {
+		if bits, ok := bitmapOf(vouched, memos[k].files); ok {
+			ms = append(ms, memoBits{k, bits, memos[k].data})
+		}
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(ms)))
+	for _, m := range ms {
+		b = putStr(b, m.name)
+		b = append(b, m.bits...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(m.data)))
+		b = append(b, m.data...)
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -752,6 +897,15 @@ func (w *Watch) decode(b []byte) bool {
 		}
 		w.walks[k] = e
 	}
+	n = r.u32()
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		k := r.str()
+		bits := r.bytes(uint32((len(w.stored) + 7) / 8))
+		data := r.bytes(r.u32())
+		if r.err == nil {
+			w.memos[k] = &memoEntry{files: fromBitmap(w.stored, bits), data: data}
+		}
+	}
 	return r.err == nil && len(r.b) == 0 && w.storedClock != ""
 }
 
@@ -766,6 +920,12 @@ func fromBitmap(all []string, bits []byte) []string {
 		// workspace): shared, read only.
 		return all[:n:n]
 	}
+	if i, ok := oneRun(bits, n); ok && i+n <= len(all) {
+		// One run of paths (a walk of one folder, and the memo of the
+		// step that reads it): shared too, so that those lists compare
+		// at once (sameList).
+		return all[i : i+n : i+n]
+	}
 	out := make([]string, 0, n)
 	for i, c := range bits {
 		for c != 0 {
@@ -777,6 +937,26 @@ func fromBitmap(all []string, bits []byte) []string {
 		}
 	}
 	return out
+}
+
+// oneRun returns where the n bits set in bits start, when they are
+// consecutive.
+func oneRun(bits []byte, n int) (int, bool) {
+	if n == 0 {
+		return 0, false
+	}
+	i := 0
+	for i < len(bits) && bits[i] == 0 {
+		i++
+	}
+	start := i*8 + mathbits.TrailingZeros8(bits[i])
+	// The bits from start on, n of them, must all be set.
+	for k := start; k < start+n; k++ {
+		if k/8 >= len(bits) || bits[k/8]&(1<<(k%8)) == 0 {
+			return 0, false
+		}
+	}
+	return start, true
 }
 
 // walkKey names a walk: its folder, the pattern that keeps files (empty:

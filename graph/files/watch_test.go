@@ -1,6 +1,8 @@
 package files
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -104,6 +106,13 @@ type watchRun struct {
 	entries []Entry
 	scan    string // why it scanned in full
 	err     error
+	memo    []byte // the memo the watcher gave back (Watch.Memo), if any
+}
+
+// entriesMemo stands for the planner's memo: a digest of the entries.
+func entriesMemo(es []Entry) []byte {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%+v", es)))
+	return h[:]
 }
 
 // plan does what planning does with a watcher: load, use, expand, hash,
@@ -122,7 +131,12 @@ func planWatched(t *testing.T, fw *fakeWatcher, dir string, patterns []string) w
 		t.Fatal(err)
 	}
 	r.files = exp.Files
+	r.memo, _ = w.Memo(fw.root, "step", exp.Files)
 	r.entries, r.err = ix.Hash(fw.root, exp.Files)
+	if r.err == nil && r.memo == nil {
+		// As the planner does: a step decided from its memo keeps it.
+		w.KeepMemo(fw.root, "step", exp.Files, entriesMemo(r.entries))
+	}
 	if err := w.Save(ix); err != nil {
 		t.Fatal(err)
 	}
@@ -165,9 +179,23 @@ func write(t *testing.T, root, rel, content string) {
 // TestWatchedPlanEqualsPlain edits, creates, deletes and renames files and
 // folders between plans, and checks that what a plan with the watcher
 // sees (files and their digests) is what a plan without it sees.
+//
+// A memo kept with the files (Watch.KeepMemo) and given back (Watch.Memo)
+// must be the memo of what the plan without the watcher sees. Through
+// lnk/x, a path below a link, the watcher vouches for no memo; without it,
+// it vouches for one when nothing changed.
 func TestWatchedPlanEqualsPlain(t *testing.T) {
 	fastRacy(t)
-	patterns := []string{"src/**", "!src/skip/**", "top.txt", "lnk/x", "lib"}
+	for _, patterns := range [][]string{
+		{"src/**", "!src/skip/**", "top.txt", "lnk/x", "lib"},
+		{"src/**", "!src/skip/**", "top.txt", "lib"},
+	} {
+		t.Run(fmt.Sprint(len(patterns)), func(t *testing.T) { testWatchedPlanEqualsPlain(t, patterns) })
+	}
+}
+
+func testWatchedPlanEqualsPlain(t *testing.T, patterns []string) {
+	throughLink := slices.Contains(patterns, "lnk/x")
 	tests := []struct {
 		name string
 		op   func(t *testing.T, root string)
@@ -231,6 +259,13 @@ func TestWatchedPlanEqualsPlain(t *testing.T) {
 			if r := planWatched(t, fw, dir, patterns); r.scan != "" {
 				t.Fatalf("second plan scanned in full: %s", r.scan)
 			}
+			if tt.name == "nothing" {
+				settle()
+				r := planWatched(t, fw, dir, patterns)
+				if r.memo == nil && !throughLink || r.memo != nil && throughLink {
+					t.Fatalf("unchanged, through a link %v: memo %x", throughLink, r.memo)
+				}
+			}
 			tt.op(t, root)
 			// Twice: right after the change, and once more with the
 			// records made after it.
@@ -245,6 +280,9 @@ func TestWatchedPlanEqualsPlain(t *testing.T) {
 				}
 				if !reflect.DeepEqual(got.files, want.files) || !reflect.DeepEqual(got.entries, want.entries) {
 					t.Fatalf("plan %d with the watcher:\n%v\n%v\nwithout:\n%v\n%v", i, got.files, got.entries, want.files, want.entries)
+				}
+				if got.memo != nil && (throughLink || !bytes.Equal(got.memo, entriesMemo(want.entries))) {
+					t.Fatalf("plan %d: the watcher gave back a memo of other entries than the plan without it sees", i)
 				}
 				settle()
 			}
@@ -363,12 +401,22 @@ func TestWatchFileRoundTrip(t *testing.T) {
 		walkKey(".", "**", nil):  {base: ".", files: []string{"gen/x", "src/a"}},
 		walkKey("none", "", nil): {base: "none", files: nil},
 	}
-	b := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}, walks)
+	memos := map[string]*memoEntry{
+		"step":  {files: []string{"src/a", "src/b"}, data: []byte("state")},
+		"empty": {files: nil, data: nil},
+		// Not every path vouched for: not stored.
+		"gen": {files: []string{"gen/x"}, data: []byte("x")},
+	}
+	b := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}, walks, memos)
 	must(t, os.WriteFile(p, b, 0o644))
 	w := LoadWatch(p)
 	if w.Clock() != "c:1" || w.Watcher() != "root" || w.storedIndex != (FileID{1, 2, 3, 4}) ||
 		!reflect.DeepEqual(w.stored, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}) || len(w.walks) != len(walks) {
 		t.Fatalf("round trip: %+v", w)
+	}
+	if len(w.memos) != 2 || !reflect.DeepEqual(w.memos["step"].files, memos["step"].files) || string(w.memos["step"].data) != "state" ||
+		w.memos["empty"] == nil || len(w.memos["empty"].files)+len(w.memos["empty"].data) != 0 {
+		t.Errorf("memos: %+v", w.memos)
 	}
 	for k, e := range walks {
 		got := w.walks[k]
@@ -401,10 +449,39 @@ func TestFromBitmap(t *testing.T) {
 		{[]byte{0xf7, 0x07}, []string{"a", "b", "c", "e", "f", "g", "h", "i", "j"}}, // d left out, a stray bit past the end
 		{[]byte{0x01, 0x02}, []string{"a", "j"}},
 		{[]byte{0x00, 0x00}, []string{}},
+		{[]byte{0xf0, 0x01}, []string{"e", "f", "g", "h", "i"}}, // one run: shared
+		{[]byte{0x0c, 0x00}, []string{"c", "d"}},
+		{[]byte{0x00, 0x02}, []string{"j"}},
+		{[]byte{0x00, 0x06}, []string{"j"}}, // a stray bit past the end
+		{[]byte{0xf0, 0x00, 0x00}, []string{"e", "f", "g", "h"}},
 	}
 	for _, c := range cases {
 		if got := fromBitmap(all, c.bits); !slices.Equal(got, c.want) {
 			t.Errorf("fromBitmap(%08b) = %q, want %q", c.bits, got, c.want)
+		}
+	}
+}
+
+// TestDropChanged: a changed path drops itself, and everything below it
+// unless it is still a folder, also when paths that sort between it and
+// its contents ("src/a.txt" between "src/a" and "src/a/x") are vouched.
+func TestDropChanged(t *testing.T) {
+	v := []string{"src/a-b", "src/a.txt", "src/a/x", "src/a/y/z", "src/b"}
+	cases := []struct {
+		name string
+		ch   []Changed
+		want []string
+	}{
+		{"nothing", nil, v},
+		{"a folder gone", []Changed{{Path: "src/a"}}, []string{"src/a-b", "src/a.txt", "src/b"}},
+		{"a folder now a file", []Changed{{Path: "src/a", Exists: true, Kind: 'f'}}, []string{"src/a-b", "src/a.txt", "src/b"}},
+		{"a folder changed, still one", []Changed{{Path: "src/a", Exists: true, Kind: 'd'}}, v},
+		{"a file", []Changed{{Path: "src/a.txt", Exists: true, Kind: 'f'}}, []string{"src/a-b", "src/a/x", "src/a/y/z", "src/b"}},
+		{"a deeper folder gone", []Changed{{Path: "src/a/y"}}, []string{"src/a-b", "src/a.txt", "src/a/x", "src/b"}},
+	}
+	for _, c := range cases {
+		if got := dropChanged(v, c.ch); !slices.Equal(got, c.want) {
+			t.Errorf("%s: dropChanged = %q, want %q", c.name, got, c.want)
 		}
 	}
 }
