@@ -61,12 +61,13 @@ report() { # report LABEL A B GOAL [RSS_GOAL_MB]: a row of the table
   am=$(cut -d' ' -f1 "$WORK/m/$a" | median); bm=$(cut -d' ' -f1 "$WORK/m/$b" | median)
   ar=$(cut -d' ' -f2 "$WORK/m/$a" | sort -n | tail -n1); br=$(cut -d' ' -f2 "$WORK/m/$b" | median)
   ratio=$(bc -l <<<"$am/$bm")
-  ok=met
+  ok=met goaltext="<= $goal"
   [[ $goal == - ]] || (($(bc -l <<<"$ratio <= $goal"))) || ok=MISSED
+  [[ $goal != - ]] || ok=- goaltext="(no goal)" # a row for reading beside another
   [[ -z $rssgoal ]] || ((ar / 1024 < rssgoal)) || ok="$ok, RSS MISSED"
-  printf '| %s | %.3f s, %d MiB | %s %.3f s | %.2f | <= %s%s | %s |\n' \
+  printf '| %s | %.3f s, %d MiB | %s %.3f s | %.2f | %s%s | %s |\n' \
     "$label" "$(bc -l <<<"$am/1000000")" $((ar / 1024)) "$b" "$(bc -l <<<"$bm/1000000")" \
-    "$ratio" "$goal" "${rssgoal:+, < $rssgoal MB}" "$ok" | tee -a "$WORK/compare-results.txt"
+    "$ratio" "$goaltext" "${rssgoal:+, < $rssgoal MB}" "$ok" | tee -a "$WORK/compare-results.txt"
 }
 paired() { # paired A_NAME "A CMD" B_NAME "B CMD" [N]: warm-up, then N (RUNS) interleaved pairs
   local an=$1 ac=$2 bn=$3 bc=$4 n=${5:-$RUNS}
