@@ -16,21 +16,15 @@ package files
 // A guess that is no input costs its reading, and is never stored.
 
 import (
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
 type prehash struct {
-	paths []string      // sorted, each once
-	recs  []*record     // by path: nil when the file could not be read as an input
-	done  []atomic.Bool // by chunk: its records are written
-	next  atomic.Int64  // the next chunk to claim
-	stop  atomic.Bool
-	wg    sync.WaitGroup
+	earlyPass
+	paths []string  // sorted, each once
+	recs  []*record // by path: nil when the file could not be read as an input
 }
 
 // Prehash starts hashing, in the background, the files at paths (relative
@@ -50,46 +44,24 @@ func (ix *Index) Prehash(root string, paths []string) {
 	}
 	paths = slices.Compact(paths)
 	chunks := (len(paths) + preChunk - 1) / preChunk
-	e := &prehash{paths: paths, recs: make([]*record, len(paths)), done: make([]atomic.Bool, chunks)}
-	ix.early = e
-	// One core fewer than there are: the config is parsed on the other,
-	// and it is what the plan waits for.
-	for range min(max(1, runtime.NumCPU()-1), chunks) {
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			h := newHasher(root)
-			defer h.close()
-			for !e.stop.Load() {
-				c := int(e.next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				lo, hi := c*preChunk, min((c+1)*preChunk, len(paths))
-				h.batch = paths[lo:hi]
-				h.now = time.Now().UnixNano()
-				for k, p := range h.batch {
-					dir, name := splitDir(p)
-					h.at0 = k
-					f, name, err := h.look(p, dir, name)
-					if err != nil {
-						continue
-					}
-					if r, err := h.read(f, name, p, statOf(&h.st)); err == nil {
-						e.recs[lo+k] = r
-					}
-				}
-				e.done[c].Store(true)
+	e := &prehash{paths: paths, recs: make([]*record, len(paths))}
+	e.start(root, chunks, func(h *hasher, c int) {
+		lo, hi := c*preChunk, min((c+1)*preChunk, len(paths))
+		h.batch = paths[lo:hi]
+		h.now = time.Now().UnixNano()
+		for k, p := range h.batch {
+			dir, name := splitDir(p)
+			h.at0 = k
+			f, name, err := h.look(p, dir, name)
+			if err != nil {
+				continue
 			}
-		}()
-	}
-}
-
-// stopEarly ends Prehash's pass, waiting for its workers to finish the
-// chunks they hold.
-func (e *prehash) stopEarly() {
-	e.stop.Store(true)
-	e.wg.Wait()
+			if r, err := h.read(f, name, p, statOf(&h.st)); err == nil {
+				e.recs[lo+k] = r
+			}
+		}
+	})
+	ix.early = e
 }
 
 // early returns the early record of p, or nil. *hint is the position after
@@ -104,7 +76,7 @@ func (e *prehash) record(p string, hint *int) *record {
 		}
 	}
 	*hint = i + 1
-	if !e.done[i/preChunk].Load() {
+	if !e.chunkDone(i) {
 		return nil
 	}
 	return e.recs[i]

@@ -24,12 +24,52 @@ import (
 const preChunk = 256
 
 type prestat struct {
-	same  []bool        // the early look at base record i matched its stat data
-	done  []atomic.Bool // by chunk: its looks are written
-	next  atomic.Int64  // the next chunk to claim
-	stop  atomic.Bool
-	wg    sync.WaitGroup
+	earlyPass
+	same  []bool       // the early look at base record i matched its stat data
 	looks atomic.Int64 // early looks taken, for tests
+}
+
+// earlyPass is the background work of an early pass (Prestat, Prehash):
+// chunks of preChunk files, claimed in turn by workers on one core fewer
+// than there are (the config loads on the other, and it is what the plan
+// waits for), until all are done or the pass is stopped.
+type earlyPass struct {
+	done []atomic.Bool // by chunk: its results are written
+	next atomic.Int64  // the next chunk to claim
+	stop atomic.Bool
+	wg   sync.WaitGroup
+}
+
+// start runs work on each of chunks chunks, with a hasher of root per
+// worker, in the background.
+func (e *earlyPass) start(root string, chunks int, work func(h *hasher, c int)) {
+	e.done = make([]atomic.Bool, chunks)
+	for range min(max(1, runtime.NumCPU()-1), chunks) {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			h := newHasher(root)
+			defer h.close()
+			for !e.stop.Load() {
+				c := int(e.next.Add(1)) - 1
+				if c >= chunks {
+					return
+				}
+				work(h, c)
+				e.done[c].Store(true)
+			}
+		}()
+	}
+}
+
+// chunkDone reports whether the results of item i are written.
+func (e *earlyPass) chunkDone(i int) bool { return e.done[i/preChunk].Load() }
+
+// end stops the pass, waiting for its workers to finish the chunks they
+// hold.
+func (e *earlyPass) end() {
+	e.stop.Store(true)
+	e.wg.Wait()
 }
 
 // Prestat starts looking, in the background, at the files the loaded
@@ -42,40 +82,24 @@ func (ix *Index) Prestat(root string) {
 		return
 	}
 	chunks := (ix.n + preChunk - 1) / preChunk
-	p := &prestat{same: make([]bool, ix.n), done: make([]atomic.Bool, chunks)}
-	ix.pre = p
-	// One core fewer than there are: the config loads on the other, and
-	// it is what the plan waits for.
-	for range min(max(1, runtime.NumCPU()-1), chunks) {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			h := newHasher(root)
-			defer h.close()
-			paths := make([]string, 0, preChunk)
-			for !p.stop.Load() {
-				c := int(p.next.Add(1)) - 1
-				if c >= chunks {
-					return
-				}
-				lo, hi := c*preChunk, min((c+1)*preChunk, ix.n)
-				paths = paths[:0]
-				for i := lo; i < hi; i++ {
-					paths = append(paths, ix.str(ix.baseRec(i), offPath))
-				}
-				h.batch = paths
-				for k, path := range paths {
-					dir, name := splitDir(path)
-					h.at0 = k
-					if _, _, err := h.look(path, dir, name); err == nil {
-						p.same[lo+k] = statOf(&h.st) == ix.decodeStat(ix.baseRec(lo+k))
-						p.looks.Add(1)
-					}
-				}
-				p.done[c].Store(true)
+	p := &prestat{same: make([]bool, ix.n)}
+	p.start(root, chunks, func(h *hasher, c int) {
+		lo, hi := c*preChunk, min((c+1)*preChunk, ix.n)
+		paths := h.batch[:0]
+		for i := lo; i < hi; i++ {
+			paths = append(paths, ix.str(ix.baseRec(i), offPath))
+		}
+		h.batch = paths
+		for k, path := range paths {
+			dir, name := splitDir(path)
+			h.at0 = k
+			if _, _, err := h.look(path, dir, name); err == nil {
+				p.same[lo+k] = statOf(&h.st) == ix.decodeStat(ix.baseRec(lo+k))
+				p.looks.Add(1)
 			}
-		}()
-	}
+		}
+	})
+	ix.pre = p
 }
 
 // stopPrestat ends the early pass, waiting for its workers to finish the
@@ -87,13 +111,13 @@ func (ix *Index) stopPrestat() {
 	ix.hashing = true
 	ix.mu.Unlock()
 	if p != nil {
-		p.stop.Store(true)
+		p.stop.Store(true) // both stop at once; then wait for each
 	}
 	if e != nil {
-		e.stopEarly()
+		e.end()
 	}
 	if p != nil {
-		p.wg.Wait()
+		p.end()
 	}
 }
 
@@ -111,5 +135,5 @@ func (ix *Index) EndPrestat() {
 // file's stat data as the record has it.
 func (ix *Index) unchanged(i int) bool {
 	p := ix.pre
-	return p != nil && p.done[i/preChunk].Load() && p.same[i]
+	return p != nil && p.chunkDone(i) && p.same[i]
 }
