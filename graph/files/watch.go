@@ -608,13 +608,8 @@ func (w *Watch) Save(ix *Index) error {
 	if w.clock == "" {
 		return nil
 	}
-	memos := map[string]*memoEntry{}
-	for k, m := range w.usedMemos {
-		if _, ok := bitmapOf(vouched, m.files); ok { // encodeWatch checks it again
-			memos[k] = m
-		}
-	}
-	if err := atomicfile.Write(w.file, encodeWatch(w.watcher, w.clock, id, vouched, walks, memos), 0o644); err != nil {
+	b, memos := encodeWatch(w.watcher, w.clock, id, vouched, walks, w.usedMemos)
+	if err := atomicfile.Write(w.file, b, 0o644); err != nil {
 		return fmt.Errorf("saving the watcher's clock: %w", err)
 	}
 	w.storedClock, w.storedWatcher, w.storedIndex, w.stored = w.clock, w.watcher, id, vouched
@@ -727,7 +722,9 @@ func putList(b []byte, list []string) []byte {
 // (every one is vouched) and its bytes (u32 length, bytes).
 // Little-endian. The writer sorts the lists; the checksum stands for
 // checking the order on every load.
-func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[string]*walkEntry, memos map[string]*memoEntry) []byte {
+//
+// It returns the memos it stored: those whose paths are all vouched for.
+func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[string]*walkEntry, memos map[string]*memoEntry) ([]byte, map[string]*memoEntry) {
 	b := []byte(watchMagic)
 	b = putStr(b, watcher)
 	b = putStr(b, clock)
@@ -759,9 +756,11 @@ func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[s
 		data []byte
 	}
 	var ms []memoBits
+	kept := map[string]*memoEntry{}
 	for _, k := range slices.Sorted(maps.Keys(memos)) {
 		if bits, ok := bitmapOf(vouched, memos[k].files); ok {
 			ms = append(ms, memoBits{k, bits, memos[k].data})
+			kept[k] = memos[k]
 		}
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(ms)))
@@ -771,7 +770,7 @@ func encodeWatch(watcher, clock string, id FileID, vouched []string, walks map[s
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(m.data)))
 		b = append(b, m.data...)
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), kept
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

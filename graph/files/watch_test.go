@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -407,7 +408,10 @@ func TestWatchFileRoundTrip(t *testing.T) {
 		// Not every path vouched for: not stored.
 		"gen": {files: []string{"gen/x"}, data: []byte("x")},
 	}
-	b := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}, walks, memos)
+	b, kept := encodeWatch("root", "c:1", FileID{1, 2, 3, 4}, []string{"a", "b/c", "src/a", "src/b", "src/c", "z"}, walks, memos)
+	if len(kept) != 2 || kept["gen"] != nil {
+		t.Errorf("stored memos %v: want step and empty", slices.Collect(maps.Keys(kept)))
+	}
 	must(t, os.WriteFile(p, b, 0o644))
 	w := LoadWatch(p)
 	if w.Clock() != "c:1" || w.Watcher() != "root" || w.storedIndex != (FileID{1, 2, 3, 4}) ||
