@@ -226,28 +226,22 @@ func (g *Graph) loadNode(n *Node, getenv func(string) (string, bool)) error {
 
 	// Patterns with no reference are their own expansion: shared with
 	// the config, read only (a copy each was 1.3 MB at 5,000 steps).
-	plain := true
-	for _, pat := range n.Step.Inputs {
-		plain = plain && !strings.Contains(pat, "${")
-	}
-	if plain {
-		n.Inputs = n.Step.Inputs[:len(n.Step.Inputs):len(n.Step.Inputs)]
-	}
-	for _, pat := range n.Step.Inputs {
-		if plain {
-			break
+	if !slices.ContainsFunc(n.Step.Inputs, func(pat string) bool { return strings.Contains(pat, "${") }) {
+		n.Inputs = slices.Clip(n.Step.Inputs)
+	} else {
+		for _, pat := range n.Step.Inputs {
+			v, err := config.Expand(pat, g.loadRefs(getenv, func(r config.Ref) (string, error) {
+				return "", fmt.Errorf("an input pattern cannot use another step's results (%s): name the file, and the step is needed through it", r)
+			}))
+			if unresolved(err) {
+				n.unresolved = g.errorf(n, "inputs", "%v", err)
+				continue
+			}
+			if err != nil {
+				return g.errorf(n, "inputs", "%v", err)
+			}
+			n.Inputs = append(n.Inputs, v)
 		}
-		v, err := config.Expand(pat, g.loadRefs(getenv, func(r config.Ref) (string, error) {
-			return "", fmt.Errorf("an input pattern cannot use another step's results (%s): name the file, and the step is needed through it", r)
-		}))
-		if unresolved(err) {
-			n.unresolved = g.errorf(n, "inputs", "%v", err)
-			continue
-		}
-		if err != nil {
-			return g.errorf(n, "inputs", "%v", err)
-		}
-		n.Inputs = append(n.Inputs, v)
 	}
 	if n.unresolved == nil {
 		if _, err := n.Environment(g.Vars); err != nil {
