@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -236,7 +235,7 @@ func (n *Node) writeKey(in *KeyInput, emit func([]byte), sources func() bool) er
 }
 
 func appendSourceLine(b []byte, e files.Entry) []byte {
-	if e.Link != "" || e.Mode&os.ModeSymlink != 0 {
+	if e.IsLink() {
 		b = append(b, "link "...)
 		b = append(b, quote(e.Path)...)
 		b = append(b, ' ')

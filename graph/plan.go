@@ -475,7 +475,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, memo []byte, tools map
 		if err == nil && !ok {
 			return nil, errNotFromMemo
 		}
-	case w != nil && len(sources) > 0 && !hasLink(sources):
+	case w != nil && len(sources) > 0 && !slices.ContainsFunc(sources, files.Entry.IsLink):
 		// Kept for the next plan's memo (Watch.KeepMemo keeps it only
 		// while this plan trusts the watcher). Not with a link among the
 		// sources: checkLinkInput looks where it points, out of the
@@ -586,16 +586,6 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, memo []byte, tools map
 		sp.Reason = "key changed (the last run's details are no longer in the cache)"
 	}
 	return sp, nil
-}
-
-// hasLink reports whether a source is a symbolic link.
-func hasLink(sources []files.Entry) bool {
-	for _, e := range sources {
-		if e.Link != "" || e.Mode&os.ModeSymlink != 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // LookupEnv reads a host variable the way planning does (Getenv, else the

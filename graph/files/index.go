@@ -29,6 +29,10 @@ type Entry struct {
 	Link   string // a symbolic link's target (its digest is of this text)
 }
 
+// IsLink reports whether the entry is a symbolic link (its key line says
+// where it points, not what it holds).
+func (e Entry) IsLink() bool { return e.Link != "" || e.Mode&fs.ModeSymlink != 0 }
+
 // Executable reports whether any execute bit is set.
 func (e Entry) Executable() bool { return e.Mode&fs.ModeSymlink == 0 && e.Mode&0o111 != 0 }
 
