@@ -118,13 +118,13 @@ type Step struct {
 
 	// FieldPos is the position of each key written in the table, by its TOML
 	// name ("needs", "run", ...).
-	FieldPos map[string]Pos
+	FieldPos Positions
 }
 
 // FieldPosOr returns the position of field, or of the step's header when the
 // field was not written.
 func (s *Step) FieldPosOr(field string) Pos {
-	if p, ok := s.FieldPos[field]; ok {
+	if p, ok := s.FieldPos.Get(field); ok {
 		return p
 	}
 	return s.Pos

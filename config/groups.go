@@ -22,7 +22,7 @@ type Group struct {
 	Pos         Pos // of the [steps.NAME] header
 	Needs       []string
 	Description string
-	FieldPos    map[string]Pos
+	FieldPos    Positions
 }
 
 // Group returns the group named name, or nil.
@@ -64,14 +64,11 @@ func (f *File) Members(name string) []string {
 
 // group reads a table of kind "group": only kind, needs and description.
 func (p *parser) group(name string, m map[string]any, base string, pt *posTree) *Group {
-	g := &Group{Name: name, FieldPos: map[string]Pos{}}
+	g := &Group{Name: name}
 	if pt != nil {
-		g.Pos, g.FieldPos = pt.pos, pt.fields
+		g.Pos, g.FieldPos = pt.pos, PositionsOf(pt.fields)
 	} else {
 		g.Pos = p.posOf(base)
-	}
-	if g.FieldPos == nil {
-		g.FieldPos = map[string]Pos{}
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		at := keyPath{base, k}

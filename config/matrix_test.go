@@ -62,8 +62,8 @@ func TestMatrixExpand(t *testing.T) {
 			t.Errorf("%s = %q, want %q", tt.what, tt.got, tt.want)
 		}
 	}
-	if c.Pos != (Pos{1, 1}) || c.FieldPos["run"] != (Pos{8, 1}) {
-		t.Errorf("instance at %v, run at %v: want the step as written", c.Pos, c.FieldPos["run"])
+	if c.Pos != (Pos{1, 1}) || c.FieldPos.Map()["run"] != (Pos{8, 1}) {
+		t.Errorf("instance at %v, run at %v: want the step as written", c.Pos, c.FieldPos.Map()["run"])
 	}
 	if f.Step("notes").Matrix != nil {
 		t.Error("a step without matrix has one")

@@ -508,12 +508,9 @@ func (p *parser) step(name, written string, v any) *Step {
 	nerrs := len(p.errs)
 	st := &Step{Name: name}
 	if pt := p.pos.child("steps").child(written); pt != nil {
-		st.Pos, st.FieldPos = pt.pos, pt.fields
+		st.Pos, st.FieldPos = pt.pos, PositionsOf(pt.fields)
 	} else {
 		st.Pos = p.posOf(base)
-	}
-	if st.FieldPos == nil {
-		st.FieldPos = map[string]Pos{}
 	}
 	if !isStepName(written) {
 		p.errorf(base, "bad step name %q: use lowercase letters, digits, _ and -, starting with a letter", written)

@@ -66,11 +66,11 @@ func TestStepOrderAndPositions(t *testing.T) {
 			}
 			alpha, mid := f.Step("alpha"), f.Step("mid")
 			want := map[string]Pos{"kind": {6, 1}, "inputs": {8, 1}, "run": {12, 1}, "outputs": {16, 1}}
-			if !reflect.DeepEqual(alpha.FieldPos, want) {
-				t.Errorf("alpha FieldPos = %v, want %v", alpha.FieldPos, want)
+			if !reflect.DeepEqual(alpha.FieldPos.Map(), want) {
+				t.Errorf("alpha FieldPos = %v, want %v", alpha.FieldPos.Map(), want)
 			}
-			if alpha.Pos != (Pos{5, 1}) || mid.FieldPos["argv"] != (Pos{20, 3}) || mid.FieldPosOr("outputs") != (Pos{18, 1}) {
-				t.Errorf("alpha at %v, mid.argv at %v, mid.outputs at %v", alpha.Pos, mid.FieldPos["argv"], mid.FieldPosOr("outputs"))
+			if alpha.Pos != (Pos{5, 1}) || mid.FieldPos.Map()["argv"] != (Pos{20, 3}) || mid.FieldPosOr("outputs") != (Pos{18, 1}) {
+				t.Errorf("alpha at %v, mid.argv at %v, mid.outputs at %v", alpha.Pos, mid.FieldPos.Map()["argv"], mid.FieldPosOr("outputs"))
 			}
 			if f.Step("inside") != nil || f.Step("fake") != nil {
 				t.Error("found a step that is not there")

@@ -91,8 +91,8 @@ func TestParseGood(t *testing.T) {
 	}
 	wantPos := map[string]Pos{"kind": {10, 1}, "inputs": {11, 1}, "env": {16, 1}, "tools": {17, 1}, "run": {18, 1}, "outputs": {21, 1}, "timeout": {22, 1}}
 	for k, want := range wantPos {
-		if got := bin.FieldPos[k]; got != want {
-			t.Errorf("FieldPos[%s] = %v, want %v", k, got, want)
+		if got := bin.FieldPos.Map()[k]; got != want {
+			t.Errorf("FieldPos.Map()[%s] = %v, want %v", k, got, want)
 		}
 	}
 	if got := bin.Inputs; !reflect.DeepEqual(got, []string{"cmd/**/*.go", "!**/*_test.go", "?gen/*.go"}) {

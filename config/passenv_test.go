@@ -23,8 +23,8 @@ func TestParsePassEnvAndEnvironment(t *testing.T) {
 	if want := map[string]string{"CGO_ENABLED": "0", "VERSION": "v${var.v}"}; !reflect.DeepEqual(a.Environment, want) {
 		t.Errorf("environment %q, want %q", a.Environment, want)
 	}
-	if a.FieldPos["pass_env"] != (Pos{6, 1}) || a.FieldPos["environment"] != (Pos{7, 1}) {
-		t.Errorf("positions %v", a.FieldPos)
+	if a.FieldPos.Map()["pass_env"] != (Pos{6, 1}) || a.FieldPos.Map()["environment"] != (Pos{7, 1}) {
+		t.Errorf("positions %v", a.FieldPos.Map())
 	}
 }
 

@@ -20,8 +20,8 @@ func TestParseSecrets(t *testing.T) {
 	if !reflect.DeepEqual(a.Secrets, []string{"TOKEN", "NPM_TOKEN"}) || !reflect.DeepEqual(a.Env, []string{"GOFLAGS"}) {
 		t.Errorf("secrets %q env %q", a.Secrets, a.Env)
 	}
-	if a.FieldPos["secrets"] != (Pos{4, 1}) {
-		t.Errorf("secrets at %v", a.FieldPos["secrets"])
+	if a.FieldPos.Map()["secrets"] != (Pos{4, 1}) {
+		t.Errorf("secrets at %v", a.FieldPos.Map()["secrets"])
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 // plan of a 5,000-step pipeline does not parse and validate it again. Only a
 // file that parsed cleanly is kept; any change to it is a miss.
 
-const configCacheVersion = 7 // 2: groups; 3: computed vars; 4: instances of matrix steps; 5: settings.buildkit and settings.source_date_epoch; 6: binrec steps (configcodec.go); 7: field lines, settings.fsmonitor
+const configCacheVersion = 8 // 2: groups; 3: computed vars; 4: instances of matrix steps; 5: settings.buildkit and settings.source_date_epoch; 6: binrec steps (configcodec.go); 7: field lines, settings.fsmonitor; 8: config.Positions
 
 // registerSpecs lets gob carry the kinds' specs that configcodec.go cannot
 // write field by field (none today). gob accepts the same registration

@@ -87,11 +87,7 @@ func encodeStep(w *binrec.Writer, st *config.Step) error {
 		w.Strings(st.Matrix.Keys)
 		w.Strings(st.Matrix.Values)
 	}
-	w.Uint(uint64(len(st.FieldPos)))
-	for _, k := range slices.Sorted(maps.Keys(st.FieldPos)) {
-		w.String(k)
-		writePos(w, st.FieldPos[k])
-	}
+	w.String(st.FieldPos.Encoded())
 	if st.Spec == nil {
 		return fmt.Errorf("no spec")
 	}
@@ -202,13 +198,11 @@ func decodeStep(r *binrec.Reader, st *config.Step, specType func(kind string) re
 	if r.Bool() {
 		st.Matrix = &config.Matrix{Base: r.String(), Keys: r.Strings(), Values: r.Strings()}
 	}
-	if n := r.Len(3); n > 0 {
-		st.FieldPos = make(map[string]config.Pos, n)
-		for range n {
-			k := r.String()
-			st.FieldPos[k] = readPos(r)
-		}
+	fp, ok := config.DecodePositions(r.String())
+	if !ok {
+		return false
 	}
+	st.FieldPos = fp
 	t := specType(st.Kind)
 	if t == nil || r.Err != nil {
 		return false
