@@ -30,14 +30,14 @@ func (pl *Planner) KnownKeyLines(p *Plan, sp *StepPlan) (lines, unknown []string
 		Tools:    p.tools,
 		Platform: pl.platform(n),
 	}
-	in.Deps = make(map[string]cache.Digest, len(n.Needs))
-	for _, d := range n.Needs {
+	in.Deps = make([]cache.Digest, len(n.Needs))
+	for i, d := range n.Needs {
 		dp := p.Step(d.Name)
 		if dp == nil || !dp.Status.Decided() || dp.Status.WillRun() {
 			unknown = append(unknown, d.Name)
 			continue
 		}
-		in.Deps[d.Name] = dp.ResultDigest
+		in.Deps[i] = dp.ResultDigest
 	}
 	all, err := n.KeyLines(in)
 	if err != nil {

@@ -444,8 +444,11 @@ var errNotFromMemo = errors.New("not decided from the memo")
 // then errNotFromMemo, with nothing asked beyond the state and outputs.
 func (pl *Planner) decide(n *Node, sources []files.Entry, memo []byte, tools map[string]cache.Digest, outputs map[string]files.Entry, needs NeedResult) (*StepPlan, error) {
 	sp := &StepPlan{Node: n, Sources: sources, memo: memo != nil}
-	deps := map[string]cache.Digest{}
-	for _, d := range n.Needs {
+	var deps []cache.Digest
+	if len(n.Needs) > 0 {
+		deps = make([]cache.Digest, len(n.Needs))
+	}
+	for i, d := range n.Needs {
 		digest, ok := needs(d.Name)
 		if !ok {
 			if memo != nil {
@@ -456,7 +459,7 @@ func (pl *Planner) decide(n *Node, sources []files.Entry, memo []byte, tools map
 			sp.Reason = "after " + d.Name
 			return sp, nil
 		}
-		deps[d.Name] = digest
+		deps[i] = digest
 	}
 	sp.keyIn = &KeyInput{
 		Vars:     pl.Graph.Vars,
