@@ -84,11 +84,15 @@ func (g *Graph) SaveConfigCache() error {
 		}
 		return nil
 	}
-	b, err := encodeConfig(configDigest(g.configSum, g.kinds), g.Config, lines)
+	f, err := atomicfile.Create(workspace.ConfigCachePath(g.Root), "", 0o644)
 	if err != nil {
 		return fmt.Errorf("saving the parsed config: %w", err)
 	}
-	if err := atomicfile.Write(workspace.ConfigCachePath(g.Root), b, 0o644); err != nil {
+	defer f.Abort()
+	if err := encodeConfig(f, configDigest(g.configSum, g.kinds), g.Config, lines); err != nil {
+		return fmt.Errorf("saving the parsed config: %w", err)
+	}
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("saving the parsed config: %w", err)
 	}
 	return nil

@@ -39,22 +39,31 @@ const (
 	specGob    = 1
 )
 
-// encodeConfig writes f, and beside each step the field lines of its key
-// when lines gives them (a spec with no ${: they are its own).
-func encodeConfig(d cache.Digest, f *config.File, lines func(*config.Step) []string) ([]byte, error) {
-	w := &binrec.Writer{B: make([]byte, 0, 1024+len(f.Steps)*512)}
+// encodeChunk is how much encodeConfig holds before it writes: the parsed
+// config of 20,000 steps is 14 MB, which a plan need not hold all at once.
+var encodeChunk = 256 << 10
+
+// encodeConfig writes f to out, and beside each step the field lines of
+// its key when lines gives them (a spec with no ${: they are its own).
+func encodeConfig(out io.Writer, d cache.Digest, f *config.File, lines func(*config.Step) []string) error {
+	w := &binrec.Writer{B: make([]byte, 0, encodeChunk+encodeChunk/4)}
+	flush := func() error {
+		_, err := out.Write(w.B)
+		w.B = w.B[:0]
+		return err
+	}
 	w.Fixed([]byte(configCacheMagic))
 	w.Fixed(d[:])
 	w.String(f.Name)
 	var head bytes.Buffer
 	if err := gob.NewEncoder(&head).Encode(configHead{f.Settings, f.Vars, f.VarPos, f.Computed, f.Groups}); err != nil {
-		return nil, err
+		return err
 	}
 	w.String(head.String())
 	w.Uint(uint64(len(f.Steps)))
 	for _, st := range f.Steps {
 		if err := encodeStep(w, st); err != nil {
-			return nil, fmt.Errorf("step %s: %w", st.Name, err)
+			return fmt.Errorf("step %s: %w", st.Name, err)
 		}
 		var l []string
 		if lines != nil {
@@ -62,8 +71,13 @@ func encodeConfig(d cache.Digest, f *config.File, lines func(*config.Step) []str
 		}
 		w.Bool(l != nil)
 		w.Strings(l)
+		if len(w.B) >= encodeChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
-	return w.B, nil
+	return flush()
 }
 
 func encodeStep(w *binrec.Writer, st *config.Step) error {

@@ -102,9 +102,23 @@ func TestConfigCodecRoundTrip(t *testing.T) {
 		}
 		return nil
 	}
-	b, err := encodeConfig(d, &f, lines)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := encodeConfig(&buf, d, &f, lines); err != nil {
 		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	// Written a few bytes at a time, the file is the same.
+	defer func(n int) { encodeChunk = n }(encodeChunk)
+	encodeChunk = 1
+	var small chunkWriter
+	if err := encodeConfig(&small, d, &f, lines); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(small.Bytes(), b) {
+		t.Errorf("encoded in small writes: %d bytes, want the %d of one write", small.Len(), len(b))
+	}
+	if small.writes < len(f.Steps) {
+		t.Errorf("%d writes for %d steps: want one at least after each step", small.writes, len(f.Steps))
 	}
 	specType := func(k string) reflect.Type { return specs[k] }
 	got, gotLines := decodeConfig(b, d, "bottle.toml", specType)
@@ -158,4 +172,15 @@ func TestConfigShape(t *testing.T) {
 	if b := shape(map[string]reflect.Type{"j": reflect.TypeFor[*fieldsSpec]()}); a == b {
 		t.Error("two kinds, one shape")
 	}
+}
+
+// chunkWriter counts the writes it takes.
+type chunkWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
 }

@@ -704,3 +704,55 @@ func TestFewOrManyInFolder(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexEncodeInSmallWrites: the index written a few bytes at a time
+// is the index written at once, and reads back whole.
+func TestIndexEncodeInSmallWrites(t *testing.T) {
+	fastRacy(t)
+	root, ixPath, _ := saved(t, 10)
+	os.WriteFile(filepath.Join(root, "a-new"), []byte("added"), 0o644)
+	settle()
+	hashCounting(t, ixPath, root, "a-new")
+	ix, _ := OpenIndex(ixPath)
+	var whole bytes.Buffer
+	if err := ix.encode(&whole); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { encodeChunk = n }(encodeChunk)
+	encodeChunk = 1
+	var small countingWriter
+	if err := ix.encode(&small); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(small.Bytes(), whole.Bytes()) {
+		t.Fatalf("in small writes: %d bytes, want the %d of one write", small.Len(), whole.Len())
+	}
+	if small.writes < 2*ix.count() {
+		t.Errorf("%d writes for %d records: want one after each record and each string at least", small.writes, ix.count())
+	}
+	if err := os.WriteFile(ixPath, small.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := OpenIndex(ixPath)
+	if err != nil || back.count() != ix.count() {
+		t.Fatalf("read back: %v, %d records, want %d", err, back.count(), ix.count())
+	}
+	for _, p := range []string{"a-new", "d0/f000", "link"} {
+		a, okA := ix.find(p)
+		b, okB := back.find(p)
+		if !okA || !okB || a.digest != b.digest || a.link != b.link || a.st != b.st {
+			t.Errorf("record of %s differs after the round trip", p)
+		}
+	}
+}
+
+// countingWriter counts the writes it takes.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"slices"
 	"strings"
@@ -356,25 +357,36 @@ func (ix *Index) each(list []overRec, f func(p string, r *record)) {
 	}
 }
 
-func (ix *Index) encode() []byte {
+// encodeChunk is how much encode holds before it writes: the index of
+// 100,000 files is 11 MB, which a plan need not hold all at once.
+var encodeChunk = 256 << 10
+
+// encode writes the index to out: the header, every record, then the
+// strings the records point into.
+func (ix *Index) encode(out io.Writer) error {
 	list := ix.overList()
 	var n, slen int
 	ix.each(list, func(p string, r *record) { n++; slen += len(p) + len(r.link) })
-	b := make([]byte, headerSize+n*recSize, headerSize+n*recSize+slen)
+	b := make([]byte, headerSize, max(encodeChunk+recSize, headerSize))
 	copy(b, indexMagic)
 	binary.LittleEndian.PutUint64(b[len(indexMagic):], uint64(n))
 	binary.LittleEndian.PutUint64(b[len(indexMagic)+8:], uint64(slen))
-	strStart := headerSize + n*recSize
-	i := 0
+	var err error
+	flush := func(at int) { // write b once it holds at bytes
+		if len(b) >= at && err == nil {
+			_, err = out.Write(b)
+			b = b[:0]
+		}
+	}
+	str := 0 // offset of the next string in the strings
 	ix.each(list, func(p string, r *record) {
-		rec := b[headerSize+i*recSize:]
-		i++
-		binary.LittleEndian.PutUint32(rec[offPath:], uint32(len(b)-strStart))
+		var rec [recSize]byte
+		binary.LittleEndian.PutUint32(rec[offPath:], uint32(str))
 		binary.LittleEndian.PutUint32(rec[offPath+4:], uint32(len(p)))
-		b = append(b, p...)
-		binary.LittleEndian.PutUint32(rec[offLink:], uint32(len(b)-strStart))
+		str += len(p)
+		binary.LittleEndian.PutUint32(rec[offLink:], uint32(str))
 		binary.LittleEndian.PutUint32(rec[offLink+4:], uint32(len(r.link)))
-		b = append(b, r.link...)
+		str += len(r.link)
 		binary.LittleEndian.PutUint64(rec[offSize:], uint64(r.st.size))
 		binary.LittleEndian.PutUint64(rec[offMtime:], uint64(r.st.mtime))
 		binary.LittleEndian.PutUint64(rec[offCtime:], uint64(r.st.ctime))
@@ -382,8 +394,15 @@ func (ix *Index) encode() []byte {
 		binary.LittleEndian.PutUint64(rec[offHashed:], uint64(r.hashed))
 		binary.LittleEndian.PutUint32(rec[offMode:], r.st.mode)
 		copy(rec[offDigest:offDigest+32], r.digest[:])
+		b = append(b, rec[:]...)
+		flush(encodeChunk)
 	})
-	return b
+	ix.each(list, func(p string, r *record) {
+		b = append(append(b, p...), r.link...)
+		flush(encodeChunk)
+	})
+	flush(0)
+	return err
 }
 
 // Save writes the index if anything changed, atomically (a reader never
@@ -396,7 +415,15 @@ func (ix *Index) Save() error {
 	if !ix.dirty {
 		return nil
 	}
-	if err := atomicfile.Write(ix.path, ix.encode(), 0o644); err != nil {
+	f, err := atomicfile.Create(ix.path, "", 0o644)
+	if err != nil {
+		return fmt.Errorf("saving file-hash index: %w", err)
+	}
+	defer f.Abort()
+	if err := ix.encode(f); err != nil {
+		return fmt.Errorf("saving file-hash index: %w", err)
+	}
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("saving file-hash index: %w", err)
 	}
 	// The overlay is now part of the file; keep serving from memory.
