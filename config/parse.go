@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/BurntSushi/toml"
 )
@@ -108,10 +107,8 @@ func parentPath(path string) string {
 // where it can be known. The File's strings may share data's memory: data
 // must not change afterwards.
 func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
-	var raw map[string]any
-	// Not a copy: the decoder makes its own, and the keys' positions
-	// share data (a 20,000-step file is 9 MB).
-	md, err := toml.Decode(unsafe.String(unsafe.SliceData(data), len(data)), &raw)
+	// The keys' order is only for matrices: a large config has none.
+	raw, keys, err := decodeTOML(data, bytes.Contains(data, []byte("matrix")))
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
@@ -146,22 +143,30 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 		p.refuseMatrix("vars", v, "a var")
 	}
 	// declared holds every step written, also those too broken to keep, so
-	// that needing one is not reported a second time.
+	// that needing one is not reported a second time: the table of a step
+	// with a matrix (checkInstance reads it), true for the others.
 	var declared map[string]any
 	if v, ok := raw["steps"]; ok {
 		if m, ok := p.table("steps", v); ok {
-			declared = m
+			declared = make(map[string]any, len(m))
 			p.matrixRefs = bytes.Contains(data, []byte("${matrix."))
 			if bytes.Contains(data, []byte("matrix")) {
-				p.readMatrices(m, matrixKeyOrder(md.Keys()))
+				p.readMatrices(m, matrixKeyOrder(keys))
 			}
 			for k, v := range m {
+				declared[k] = true
+				if tm, ok := v.(map[string]any); ok && tm["matrix"] != nil {
+					declared[k] = tm
+				}
 				if tm, ok := v.(map[string]any); ok && tm["kind"] == GroupKind && isStepName(k) {
 					p.refuseMatrix("steps."+k, tm, "a group")
 					f.Groups = append(f.Groups, p.group(k, tm, "steps."+k, p.pos.child("steps").child(k)))
-					continue
+				} else {
+					f.Steps = append(f.Steps, p.steps(k, v)...)
 				}
-				f.Steps = append(f.Steps, p.steps(k, v)...)
+				// Read: the table may go (20,000 steps' tables hold
+				// 30 MB while the config is read).
+				delete(m, k)
 			}
 		}
 	}
