@@ -73,7 +73,9 @@ func Load(opts LoadOptions) (*Graph, error) {
 			return nil, noConfig(err)
 		}
 		if opts.EarlyInputs != nil {
-			go opts.EarlyInputs(config.GuessInputs(data)) // data is never changed
+			// The guess too is made while the config is parsed (0.1 s at
+			// 20,000 steps). data is never changed.
+			go func() { opts.EarlyInputs(config.GuessInputs(data)) }()
 		}
 		sum = cache.SumBytes(data) // what is parsed, should it have changed since
 		infos := make(map[string]config.KindInfo, len(opts.Kinds))
