@@ -32,3 +32,16 @@ func TestGuessInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestGuessInputsOwnsItsStrings: the guess does not keep the config's
+// text alive (nor change with it).
+func TestGuessInputsOwnsItsStrings(t *testing.T) {
+	data := []byte("[steps.a]\ninputs = [\"src/a.txt\", \"src/b.txt\"]\n")
+	got := GuessInputs(data)
+	for i := range data {
+		data[i] = 'x'
+	}
+	if want := []string{"src/a.txt", "src/b.txt"}; !slices.Equal(got, want) {
+		t.Errorf("after the text changed, the guess is %q, want %q", got, want)
+	}
+}

@@ -70,7 +70,7 @@ func loadCachedConfig(root, name string, sum cache.Digest, kinds map[string]step
 // SaveConfigCache keeps the parsed config for the next run. It writes only
 // under .bottle/.
 func (g *Graph) SaveConfigCache() error {
-	if g.configData == nil || g.configFromCache {
+	if !g.configParsed || g.configFromCache {
 		return nil
 	}
 	registerSpecs(g.kinds)

@@ -35,7 +35,7 @@ type Graph struct {
 	Nodes      []*Node // in file order until Resolve sorts them topologically
 	byName     map[string]*Node
 
-	configData      []byte       // the config's bytes when it was parsed (not cached): for the parse cache
+	configParsed    bool         // the config was parsed (not read from its cache): SaveConfigCache keeps it
 	configSum       cache.Digest // of the config's bytes: the parse cache's key, and the plan's config_digest
 	configFromCache bool
 	configRel       string // the config's workspace path; "" when it lies outside

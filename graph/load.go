@@ -91,7 +91,7 @@ func Load(opts LoadOptions) (*Graph, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
-	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configData: data, configSum: sum, configFromCache: fromCache, kinds: opts.Kinds}
+	g := &Graph{Root: root, ConfigName: name, Config: file, byName: map[string]*Node{}, configParsed: data != nil, configSum: sum, configFromCache: fromCache, kinds: opts.Kinds}
 	if err := config.CheckOverrides(file, opts.Vars); err != nil {
 		return nil, &UsageError{Msg: err.Error()}
 	}
