@@ -9,7 +9,9 @@
 #   w1watch  W1 no-op plan, watchman     <= 0.3 x git status
 #   w2       W2 no-op plan               <= 1.2 x ninja -n
 #            W2 after leaf0 change       <= 2 x ninja -n after the same change
-#   w2cold   W2 cold apply -j 2          <= 1.25 x ninja -j2 (nothing built, empty cache)
+#   w2cold   W2 cold apply -j 2          <= 1.25 x ninja -j2 (nothing built, empty cache),
+#            running the same commands as build.ninja (bottle makes output
+#            folders, as ninja does: bottle.toml's mkdir -p dropped)
 #   w20k     W2 shape at 20,000 steps: first plan <= 1.3 x the floor of its
 #            inputs, second plan <= 1.2 x ninja -n, peak RSS < 100 MB
 #
@@ -150,23 +152,29 @@ if has w2cold; then
   cd "$C"
   # The generated steps differ: bottle's run "mkdir -p out/lNN && cat IN... |
   # sha256sum > OUT", ninja's "cat $in | sha256sum > $out" (ninja makes
-  # output folders itself), one process fewer a step. bottlecmds.ninja is
-  # build.ninja with bottle's exact command lines: ninja on it is the floor
-  # of bottle's workload, and the second row what bottle itself adds.
+  # output folders itself), one process more a step for bottle. bottle makes
+  # output folders too now, so bottle-nomkdir.toml drops the mkdir: the same
+  # commands as build.ninja, like for like. bottlecmds.ninja is build.ninja
+  # with the generated bottle.toml's command lines: ninja on it is the floor
+  # of that workload, and its row what bottle itself adds to it.
   awk 'BEGIN { print "rule b\n  command = $cmd\n" }
     /^inputs = / { i = $0; sub(/^inputs = \[/, "", i); sub(/\]$/, "", i); gsub(/[",]/, "", i) }
     /^run = / { r = $0; sub(/^run = "/, "", r); sub(/"$/, "", r); gsub(/\$/, "$$", r) }
     /^outputs = / { o = $0; sub(/^outputs = \["/, "", o); sub(/"\]$/, "", o); printf "build %s: b %s\n  cmd = %s\n", o, i, r }' \
     bottle.toml >bottlecmds.ninja
-  echo "w2cold: $RUNS_SLOW cold builds each of 5,000 steps, -j 2, by bottle, ninja and ninja on bottle's command lines (a few minutes each)"
-  rm -f "$WORK/m/bottle-apply-w2-cold" "$WORK/m/ninja-w2-cold" "$WORK/m/ninja-b-w2-cold"
+  sed 's|^run = "mkdir -p out/l[0-9]* \&\& |run = "|' bottle.toml >bottle-nomkdir.toml
+  grep -q 'mkdir -p' bottle-nomkdir.toml && { echo "compare.sh: bottle-nomkdir.toml still runs mkdir -p: the generator changed" >&2; exit 1; }
+  echo "w2cold: $RUNS_SLOW cold builds each of 5,000 steps, -j 2, by bottle (as generated, and without mkdir -p), ninja, and ninja on the generated command lines (a few minutes each)"
+  rm -f "$WORK/m/bottle-apply-w2-cold" "$WORK/m/bottle-nomkdir-w2-cold" "$WORK/m/ninja-w2-cold" "$WORK/m/ninja-b-w2-cold"
   for ((i = 0; i < RUNS_SLOW; i++)); do
-    measure bottle-apply-w2-cold sh -c "rm -rf .bottle out $WORK/w2cold-cache && BOTTLE_CACHE_DIR=$WORK/w2cold-cache $BOTTLE apply --yes -j 2"
+    measure bottle-nomkdir-w2-cold sh -c "rm -rf .bottle out $WORK/w2cold-cache && BOTTLE_CACHE_DIR=$WORK/w2cold-cache $BOTTLE -f bottle-nomkdir.toml apply --yes -j 2"
     measure ninja-w2-cold sh -c "rm -rf out .ninja_log .ninja_deps && ninja -j2"
+    measure bottle-apply-w2-cold sh -c "rm -rf .bottle out $WORK/w2cold-cache && BOTTLE_CACHE_DIR=$WORK/w2cold-cache $BOTTLE apply --yes -j 2"
     measure ninja-b-w2-cold sh -c "rm -rf out .ninja_log .ninja_deps && ninja -f bottlecmds.ninja -j2"
   done
-  report "W2 cold apply, -j 2" bottle-apply-w2-cold ninja-w2-cold 1.25
-  report "W2 cold apply, -j 2, vs ninja on bottle's command lines" bottle-apply-w2-cold ninja-b-w2-cold -
+  report "W2 cold apply, -j 2, the same commands as ninja (no mkdir -p)" bottle-nomkdir-w2-cold ninja-w2-cold 1.25
+  report "W2 cold apply, -j 2, bottle.toml as generated (mkdir -p a step)" bottle-apply-w2-cold ninja-w2-cold -
+  report "W2 cold apply, -j 2, as generated, vs ninja on its command lines" bottle-apply-w2-cold ninja-b-w2-cold -
 fi
 
 if has w20k; then
