@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/graph/files"
@@ -387,18 +388,19 @@ func (pl *Planner) decideByLevel(p *Plan, order []*Node, workers int, decideOne 
 		}
 		levels[d] = append(levels[d], n)
 	}
-	sem := make(chan struct{}, workers)
 	for _, level := range levels {
 		sps := make([]*StepPlan, len(level))
 		errs := make([]error, len(level))
+		// workers goroutines take the level's steps in turn (not one
+		// goroutine a step: 20,000 of them).
+		var next atomic.Int64
 		var wg sync.WaitGroup
-		for i, n := range level {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				sps[i], errs[i] = decideOne(n)
-			}()
+		for range min(workers, len(level)) {
+			wg.Go(func() {
+				for i := int(next.Add(1) - 1); i < len(level); i = int(next.Add(1) - 1) {
+					sps[i], errs[i] = decideOne(level[i])
+				}
+			})
 		}
 		wg.Wait()
 		if pl.Lookups <= 1 {
