@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/graph/files"
@@ -161,16 +162,12 @@ func (g *Graph) NoStep(name string) error {
 func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []string, producers map[string]*Node, known func(string) bool, watch *files.Watch) []error {
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
-	work := make(chan int)
-	workers := runtime.NumCPU()
-	if workers > len(nodes) {
-		workers = len(nodes)
-	}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
+	// The workers take the steps in turn through a counter: handing each
+	// over on a channel woke a worker a step.
+	var next atomic.Int64
+	for range min(runtime.NumCPU(), len(nodes)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(nodes); i = int(next.Add(1) - 1) {
 				n := nodes[i]
 				finder, finds := n.Kind.(steps.InputFinder)
 				if len(n.Inputs) == 0 && !finds {
@@ -203,12 +200,8 @@ func (g *Graph) expandAll(nodes []*Node, virtual *files.Virtual, outputs []strin
 				// reads the graph's steps: the workers share it out.
 				errs[i] = g.classify(n, exp, producers)
 			}
-		}()
+		})
 	}
-	for i := range nodes {
-		work <- i
-	}
-	close(work)
 	wg.Wait()
 	var out []error
 	for _, e := range errs {
