@@ -121,6 +121,7 @@ func TestEnginePlatformErrors(t *testing.T) {
 // platform is the standalone builder's (here unreachable: an error naming
 // it), and a builder = "legacy" step's is still the engine's.
 func TestPlatformFollowsTheBuilder(t *testing.T) {
+	useBuildKitHelper(t)
 	_, host := startFakeEngine(t, map[string]string{"OSType": "linux", "Architecture": "x86_64"})
 	t.Setenv("DOCKER_HOST", host)
 	rt := &Runtime{Buildkit: "unix://" + filepath.Join(t.TempDir(), "none.sock")}

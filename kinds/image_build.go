@@ -22,7 +22,6 @@ import (
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
-	"github.com/moby/buildkit/session"
 )
 
 func init() { register(imageBuildKind{}) }
@@ -285,26 +284,17 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 		return nil, fmt.Errorf("source_date_epoch: want seconds since 1970, got %q", e)
 	}
 	archive := filepath.Join(job.Workspace, filepath.FromSlash(archivePath(job.Step)))
-	// What a BuildKit build is offered: the keyed files, the secrets, the
-	// SSH agent, registry credentials.
-	bkInput := func() (*buildInput, []session.Attachable, error) {
-		in, err := newBuildInput(bc, entries, s.dockerfile())
-		if err != nil {
-			return nil, nil, err
-		}
-		atts, err := buildAttachables(s, job)
-		return in, atts, err
-	}
+	// A BuildKit build is offered the keyed files, the secrets, the SSH
+	// agent and registry credentials, by bottle-buildkit (buildkit.go).
 	if standalone(job.Runtime, s) {
-		in, atts, err := bkInput()
+		resp, err := runHelper(ctx, job.Runtime, job.Log, buildKitRequest(job, s, bc, entries, archive))
 		if err != nil {
 			return nil, err
 		}
-		id, err := buildStandalone(ctx, job, s, in, atts, archive)
-		if err != nil {
+		if err := loadIfEngine(ctx, job, archive, resp.ImageID); err != nil {
 			return nil, err
 		}
-		return &Outcome{Values: map[string]string{"image_id": id, "archive": archivePath(job.Step)}}, nil
+		return &Outcome{Values: map[string]string{"image_id": resp.ImageID, "archive": archivePath(job.Step)}}, nil
 	}
 	cli, err := job.Runtime.Docker(ctx)
 	if err != nil {
@@ -312,13 +302,11 @@ func (imageBuildKind) Run(ctx context.Context, job *Job) (*Outcome, error) {
 	}
 	var id string
 	if why := engineBuildKit(ctx, cli, s); why == "" {
-		in, atts, err := bkInput()
+		resp, err := runHelper(ctx, job.Runtime, job.Log, buildKitRequest(job, s, bc, entries, archive))
 		if err != nil {
 			return nil, err
 		}
-		if id, err = buildOnEngine(ctx, cli, job, s, in, atts); err != nil {
-			return nil, err
-		}
+		id = resp.ImageID
 	} else if s.Builder == "buildkit" {
 		return nil, fmt.Errorf(`builder = "buildkit", but %s: drop the field to build with the legacy builder`, why)
 	} else {
@@ -365,7 +353,7 @@ func buildLegacy(ctx context.Context, cli *client.Client, job *Job, s *ImageBuil
 	tar, tw := io.Pipe()
 	go func() { tw.CloseWithError(bc.writeTar(tw, entries)) }()
 	defer tar.Close()
-	opts := engineBuildOptions(s, s.dockerfile())
+	opts := EngineBuildOptions(s, s.dockerfile())
 	opts.Version = build.BuilderV1
 	resp, err := cli.ImageBuild(ctx, tar, opts)
 	if err != nil {
@@ -386,9 +374,9 @@ func buildLegacy(ctx context.Context, cli *client.Client, job *Job, s *ImageBuil
 	return id, nil
 }
 
-// engineBuildOptions are the engine's build options for s, whichever
+// EngineBuildOptions are the engine's build options for s, whichever
 // builder: the Dockerfile is dockerfile, as the builder finds it.
-func engineBuildOptions(s *ImageBuildSpec, dockerfile string) build.ImageBuildOptions {
+func EngineBuildOptions(s *ImageBuildSpec, dockerfile string) build.ImageBuildOptions {
 	return build.ImageBuildOptions{
 		Tags:        s.Tags,
 		Dockerfile:  dockerfile,
@@ -403,7 +391,7 @@ func engineBuildOptions(s *ImageBuildSpec, dockerfile string) build.ImageBuildOp
 
 func argPointers(s *ImageBuildSpec) map[string]*string {
 	args := map[string]*string{}
-	for k, v := range buildArgs(s) {
+	for k, v := range BuildArgs(s) {
 		args[k] = &v
 	}
 	return args
@@ -503,7 +491,7 @@ func (e *BuildError) Error() string {
 // from the Aux message.
 func readBuildStream(body io.Reader, log io.Writer) (string, error) {
 	id := ""
-	err := decodeBuildStream(body, func(m *jsonmessage.JSONMessage) {
+	err := DecodeBuildStream(body, func(m *jsonmessage.JSONMessage) {
 		if m.Stream != "" {
 			io.WriteString(log, m.Stream)
 		}
@@ -523,10 +511,10 @@ func readBuildStream(body io.Reader, log io.Writer) (string, error) {
 	return id, err
 }
 
-// decodeBuildStream hands each JSON message of the engine's answer to a
+// DecodeBuildStream hands each JSON message of the engine's answer to a
 // build to fn, and returns the error a message reports: a failing build
 // still answers HTTP 200 and says so in the stream.
-func decodeBuildStream(body io.Reader, fn func(*jsonmessage.JSONMessage)) error {
+func DecodeBuildStream(body io.Reader, fn func(*jsonmessage.JSONMessage)) error {
 	dec := json.NewDecoder(body)
 	for {
 		var m jsonmessage.JSONMessage

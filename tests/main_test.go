@@ -55,6 +55,15 @@ func buildBottle(t testing.TB) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("building bottle: %v\n%s", err, out.String())
 	}
+	// bottle-buildkit beside bottle, where bottle looks for it, as
+	// go install puts it.
+	args[2] = filepath.Join(dir, "bottle-buildkit")
+	args[len(args)-1] = "github.com/bottle-build/bottle/cmd/bottle-buildkit"
+	cmd = exec.Command("go", args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("building bottle-buildkit: %v\n%s", err, out.String())
+	}
 	// The fake smolvm, on PATH as smolvm (the real one cannot run here).
 	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "smolvm"), "github.com/bottle-build/bottle/tests/fakesmolvm")
 	cmd.Stdout, cmd.Stderr = &out, &out
