@@ -20,7 +20,7 @@ docker version >/dev/null 2>&1 || { echo "buildkit.sh: no Docker engine answers 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
-(cd "$ROOT" && go build -o "$work/bin/bottle" ./cmd/bottle)
+(cd "$ROOT" && go build -o "$work/bin/bottle" ./cmd/bottle && go build -o "$work/bin/bottle-buildkit" ./cmd/bottle-buildkit)
 export PATH="$work/bin:$PATH" BOTTLE_CACHE_DIR="$work/cache"
 
 # A docker client that builds with BuildKit: the first of DOCKER, docker and

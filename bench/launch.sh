@@ -18,7 +18,7 @@ docker version >/dev/null 2>&1 || { echo "launch.sh: no Docker engine answers (s
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
-(cd "$ROOT" && go build -o "$work/bin/bottle" ./cmd/bottle && go build -o "$work/bin/smolvm" ./tests/fakesmolvm && go build -o "$work/bin/pushtool" ./bench/pushtool)
+(cd "$ROOT" && go build -o "$work/bin/bottle" ./cmd/bottle && go build -o "$work/bin/bottle-buildkit" ./cmd/bottle-buildkit && go build -o "$work/bin/smolvm" ./tests/fakesmolvm && go build -o "$work/bin/pushtool" ./bench/pushtool)
 export PATH="$work/bin:$PATH" SMOLVM_DATA_DIR="$work/smolvm" BOTTLE_CACHE_DIR="$work/cache"
 id="b$(date +%s%N)"
 cp -r "$ROOT/examples/launch" "$work/launch"

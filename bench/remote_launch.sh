@@ -18,7 +18,7 @@ docker version >/dev/null 2>&1 || { echo "remote_launch.sh: no Docker engine ans
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
-(cd "$ROOT" && go build -o "$work/bin/bottle" ./cmd/bottle && go build -o "$work/bin/smolvm" ./tests/fakesmolvm)
+(cd "$ROOT" && go build -o "$work/bin/bottle" ./cmd/bottle && go build -o "$work/bin/bottle-buildkit" ./cmd/bottle-buildkit && go build -o "$work/bin/smolvm" ./tests/fakesmolvm)
 export PATH="$work/bin:$PATH" SMOLVM_DATA_DIR="$work/smolvm"
 id="b$(date +%s%N)"
 export BOTTLE_REMOTE_CACHE="oci://$REGISTRY/bottle-bench/launch-$id"
