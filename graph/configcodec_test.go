@@ -9,6 +9,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/internal/testenv"
 )
 
 type fieldsSpec struct {
@@ -110,15 +111,15 @@ func TestConfigCodecRoundTrip(t *testing.T) {
 	// Written a few bytes at a time, the file is the same.
 	defer func(n int) { encodeChunk = n }(encodeChunk)
 	encodeChunk = 1
-	var small chunkWriter
+	var small testenv.CountingWriter
 	if err := encodeConfig(&small, d, &f, lines); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(small.Bytes(), b) {
 		t.Errorf("encoded in small writes: %d bytes, want the %d of one write", small.Len(), len(b))
 	}
-	if small.writes < len(f.Steps) {
-		t.Errorf("%d writes for %d steps: want one at least after each step", small.writes, len(f.Steps))
+	if small.Writes < len(f.Steps) {
+		t.Errorf("%d writes for %d steps: want one at least after each step", small.Writes, len(f.Steps))
 	}
 	specType := func(k string) reflect.Type { return specs[k] }
 	got, gotLines := decodeConfig(b, d, "bottle.toml", specType)
@@ -172,15 +173,4 @@ func TestConfigShape(t *testing.T) {
 	if b := shape(map[string]reflect.Type{"j": reflect.TypeFor[*fieldsSpec]()}); a == b {
 		t.Error("two kinds, one shape")
 	}
-}
-
-// chunkWriter counts the writes it takes.
-type chunkWriter struct {
-	bytes.Buffer
-	writes int
-}
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	w.writes++
-	return w.Buffer.Write(p)
 }

@@ -3,24 +3,14 @@ package kinds
 import (
 	"archive/tar"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/moby/go-archive"
 	"github.com/moby/patternmatcher"
-)
 
-// contextTree is a build context with folders several levels deep.
-var contextTree = []string{
-	"Dockerfile", "a.txt", "a.go",
-	"dir/keep.go", "dir/drop.txt",
-	"dir/sub/keep.go", "dir/sub/x.txt",
-	"other/y.txt", "other/z.go",
-	"deep/er/est/f.go",
-}
+	"github.com/bottle-build/bottle/internal/testenv"
+)
 
 // dockerTar lists what docker build itself would send: moby's tar of the
 // folder with the .dockerignore patterns (and the exceptions docker adds
@@ -61,24 +51,6 @@ func tarFiles(t *testing.T, r io.Reader) []string {
 	return names
 }
 
-// writeContext makes a context folder holding files (each holding its own
-// name), with a .dockerignore of patterns unless they are nil.
-func writeContext(t *testing.T, patterns []string, files ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range files {
-		p := filepath.Join(dir, filepath.FromSlash(f))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if patterns != nil {
-		os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(strings.Join(patterns, "\n")+"\n"), 0o644)
-	}
-	return dir
-}
-
 // TestBuildContextMatchesDocker: the files bottle keys an image.build on
 // are exactly those docker build sends, for patterns that re-include files
 // under excluded folders (where a per-file match and docker's walk differ).
@@ -107,7 +79,7 @@ func TestBuildContextMatchesDocker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeContext(t, tt.patterns, contextTree...)
+			dir := testenv.WriteContext(t, tt.patterns, testenv.ContextTree...)
 			got, err := imageBuildKind{}.ImpliedInputs(dir, &ImageBuildSpec{}, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -141,7 +113,7 @@ func TestBuildContextMatchesDocker(t *testing.T) {
 				t.Errorf("tar holds %q, key has %q", sent, got)
 			}
 			// A file that does not exist yet is decided the same way.
-			for _, f := range contextTree {
+			for _, f := range testenv.ContextTree {
 				if want := slices.Contains(got, f); bc.keeps(f) != want {
 					t.Errorf("keeps(%s) = %v, the walk says %v", f, !want, want)
 				}

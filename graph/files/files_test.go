@@ -720,15 +720,15 @@ func TestIndexEncodeInSmallWrites(t *testing.T) {
 	}
 	defer func(n int) { encodeChunk = n }(encodeChunk)
 	encodeChunk = 1
-	var small countingWriter
+	var small testenv.CountingWriter
 	if err := ix.encode(&small); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(small.Bytes(), whole.Bytes()) {
 		t.Fatalf("in small writes: %d bytes, want the %d of one write", small.Len(), whole.Len())
 	}
-	if small.writes < 2*ix.count() {
-		t.Errorf("%d writes for %d records: want one after each record and each string at least", small.writes, ix.count())
+	if small.Writes < 2*ix.count() {
+		t.Errorf("%d writes for %d records: want one after each record and each string at least", small.Writes, ix.count())
 	}
 	if err := os.WriteFile(ixPath, small.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -744,15 +744,4 @@ func TestIndexEncodeInSmallWrites(t *testing.T) {
 			t.Errorf("record of %s differs after the round trip", p)
 		}
 	}
-}
-
-// countingWriter counts the writes it takes.
-type countingWriter struct {
-	bytes.Buffer
-	writes int
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.writes++
-	return w.Buffer.Write(p)
 }

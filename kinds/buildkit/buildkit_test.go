@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	fstypes "github.com/tonistiigi/fsutil/types"
 
+	"github.com/bottle-build/bottle/internal/testenv"
 	"github.com/bottle-build/bottle/kinds"
 	"github.com/bottle-build/bottle/steps"
 )
@@ -37,7 +37,7 @@ func TestBuildInputServesTheKeyedFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := writeContext(t, tt.patterns, append(slices.Clone(contextTree), ".bottle/state", ".bottle/out/x.tar")...)
+			dir := testenv.WriteContext(t, tt.patterns, append(slices.Clone(testenv.ContextTree), ".bottle/state", ".bottle/out/x.tar")...)
 			in, keyed := buildInputOf(t, dir, "Dockerfile")
 			sent := walkFS(t, in.mounts["context"])
 			if !slices.Equal(sent, keyed) {
@@ -68,33 +68,6 @@ func buildInputOf(t *testing.T, dir, dockerfile string) (*buildInput, []string) 
 		t.Fatal(err)
 	}
 	return in, keyed
-}
-
-// contextTree is a build context's files.
-var contextTree = []string{
-	"Dockerfile", "a.txt", "a.go",
-	"dir/keep.go", "dir/drop.txt",
-	"dir/sub/keep.go", "dir/sub/x.txt",
-	"other/y.txt", "other/z.go",
-	"deep/er/est/f.go",
-}
-
-// writeContext writes files (each holding its name) and a .dockerignore
-// of patterns (none when nil) into a new folder.
-func writeContext(t *testing.T, patterns []string, files ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range files {
-		p := filepath.Join(dir, filepath.FromSlash(f))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if patterns != nil {
-		os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte(strings.Join(patterns, "\n")+"\n"), 0o644)
-	}
-	return dir
 }
 
 // walkFS lists the files (not folders) an fsutil FS offers, checking that
@@ -131,7 +104,7 @@ func walkFS(t *testing.T, f interface {
 // TestDockerfileElsewhere: a Dockerfile in a subfolder of the context is
 // offered from its own folder, by its base name.
 func TestDockerfileElsewhere(t *testing.T) {
-	dir := writeContext(t, nil, "build/app.Dockerfile", "build/other.txt", "a.txt")
+	dir := testenv.WriteContext(t, nil, "build/app.Dockerfile", "build/other.txt", "a.txt")
 	in, _ := buildInputOf(t, dir, "build/app.Dockerfile")
 	if in.dockerfile != "app.Dockerfile" {
 		t.Errorf("dockerfile = %q, want app.Dockerfile", in.dockerfile)
