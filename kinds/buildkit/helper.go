@@ -26,8 +26,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var req kinds.BuildKitRequest
-	if err := json.NewDecoder(stdin).Decode(&req); err != nil || req.Op != args[0] {
+	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
 		fmt.Fprintf(stderr, "bottle-buildkit: no %s request on standard input (%v): bottle runs this program\n", args[0], err)
+		return 2
+	}
+	if req.Op != args[0] {
+		fmt.Fprintf(stderr, "bottle-buildkit: the request on standard input is for %q, not %s: bottle runs this program\n", req.Op, args[0])
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
