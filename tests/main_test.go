@@ -91,6 +91,13 @@ func TestScripts(t *testing.T) {
 			// The cache lives beside the workspace, not in it, so that a
 			// glob over the whole workspace never sees it.
 			env.Setenv("BOTTLE_CACHE_DIR", env.WorkDir+"-cache")
+			// So are temporary files (testscript's are in $WORK/.tmp): a
+			// step's go test writes its build there while another step
+			// runs gofmt -l over the workspace (release_example's lint).
+			if err := os.MkdirAll(env.WorkDir+"-tmp", 0o755); err != nil {
+				return err
+			}
+			env.Setenv("TMPDIR", env.WorkDir+"-tmp")
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
 			// Keep the Go build cache of the example pipelines warm across scripts.
