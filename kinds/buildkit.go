@@ -57,8 +57,8 @@ type BuildKitResponse struct {
 // on PATH.
 const helperName = "bottle-buildkit"
 
-// HelperEnv names the helper's path where it is neither beside bottle nor
-// on PATH (tests).
+// HelperEnv, when set, names the helper's path, before bottle looks
+// beside itself and on PATH (tests set it).
 const HelperEnv = "BOTTLE_BUILDKIT_HELPER"
 
 // helperPath finds bottle-buildkit.
