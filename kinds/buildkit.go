@@ -139,17 +139,6 @@ func buildKitRequest(job *Job, s *ImageBuildSpec, bc *buildContext, entries []co
 	return req
 }
 
-// lookupEnv finds name in an environment list; the last value wins, as
-// for os/exec.
-func lookupEnv(env []string, name string) (string, bool) {
-	for i := len(env) - 1; i >= 0; i-- {
-		if len(env[i]) > len(name) && env[i][:len(name)] == name && env[i][len(name)] == '=' {
-			return env[i][len(name)+1:], true
-		}
-	}
-	return "", false
-}
-
 // BuildArgs are the spec's build_args, with SOURCE_DATE_EPOCH when it sets
 // one.
 func BuildArgs(s *ImageBuildSpec) map[string]string {

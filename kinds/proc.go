@@ -139,10 +139,17 @@ func report(cmd *exec.Cmd, sup *supervisor) error {
 
 // getenv reads name from an environment list; the last entry wins.
 func getenv(env []string, name string) string {
+	v, _ := lookupEnv(env, name)
+	return v
+}
+
+// lookupEnv finds name in an environment list, and whether it is set; the
+// last value wins, as for os/exec.
+func lookupEnv(env []string, name string) (string, bool) {
 	for i := len(env) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
