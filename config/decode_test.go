@@ -66,33 +66,41 @@ func TestDecodeInPieces(t *testing.T) {
 		name   string
 		src    string
 		pieces bool // splitSteps cuts it
+		merged bool // and the pieces decode to the whole (else it is decoded whole)
 	}{
-		{"steps only", steps("a", "b", "c", "d"), true},
-		{"settings and vars first", "[settings]\njobs = 2\n[vars]\nv = \"1\"\n" + steps("a", "b", "c"), true},
-		{"subtables and matrices", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = \"x\"\n[steps.b.matrix]\nz = [\"1\", \"2\"]\na = [\"3\"]\n" + steps("c") + "[steps.d]\nkind = \"exec\"\nmatrix = { y = [\"1\"], x = [\"2\"] }\nrun = \"y\"\n", true},
-		{"settings after the steps", steps("a", "b") + "[settings]\njobs = 2\n", false},
-		{"vars header after the steps", steps("a", "b") + "[vars]\nv = \"1\"\n" + steps("c"), false},
-		{"a step in two pieces", steps("a", "b", "a"), true},
-		{"a subtable of an earlier piece's step", steps("a", "b") + "[steps.a.environment]\nX = \"1\"\n", true},
-		{"a header inside a multi-line string", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = \"\"\"\n[steps.c]\nkind = 1\n\"\"\"\n" + steps("d"), true},
-		{"a header inside a multi-line literal string", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = '''\n[steps.c]\n'''\n" + steps("d"), true},
-		{"nested arrays", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = \"x\"\nmatrix = { a = [\n[\"1\"],\n] }\n" + steps("c"), false},
-		{"[steps] first", "[steps]\n" + steps("a", "b"), false},
-		{"[steps] again later", steps("a", "b") + "[steps]\n" + steps("c"), false},
-		{"dotted steps key first", "steps.x.kind = \"exec\"\nsteps.x.run = \"y\"\n" + steps("a", "b"), false},
-		{"inline steps first", "steps = { x = { kind = \"exec\", run = \"y\" } }\n" + steps("a", "b"), false},
-		{"quoted steps key first", "\"steps\".x.kind = \"exec\"\n" + steps("a", "b"), false},
-		{"array of tables later", steps("a", "b") + "[[steps.c]]\nkind = \"exec\"\n", false},
-		{"a syntax error late", steps("a", "b", "c") + "[steps.d]\nkind = \"exec\nrun = 1\n", true},
-		{"a duplicate key late", steps("a", "b", "c") + "[steps.d]\nkind = \"exec\"\nkind = \"exec\"\n", true},
-		{"CRLF lines", strings.ReplaceAll(steps("a", "b", "c"), "\n", "\r\n"), true},
-		{"no final newline", strings.TrimRight(steps("a", "b", "c"), "\n"), true},
+		{"steps only", steps("a", "b", "c", "d"), true, true},
+		{"settings and vars first", "[settings]\njobs = 2\n[vars]\nv = \"1\"\n" + steps("a", "b", "c"), true, true},
+		{"subtables and matrices", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = \"x\"\n[steps.b.matrix]\nz = [\"1\", \"2\"]\na = [\"3\"]\n" + steps("c") + "[steps.d]\nkind = \"exec\"\nmatrix = { y = [\"1\"], x = [\"2\"] }\nrun = \"y\"\n", true, true},
+		{"settings after the steps", steps("a", "b") + "[settings]\njobs = 2\n", false, false},
+		{"vars header after the steps", steps("a", "b") + "[vars]\nv = \"1\"\n" + steps("c"), false, false},
+		{"a step in two pieces", steps("a", "b", "a"), true, false},
+		{"a subtable of an earlier piece's step", steps("a", "b") + "[steps.a.environment]\nX = \"1\"\n", true, false},
+		{"a header inside a multi-line string", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = \"\"\"\n[steps.c]\nkind = 1\n\"\"\"\n" + steps("d"), true, true},
+		{"a header inside a multi-line literal string", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = '''\n[steps.c]\n'''\n" + steps("d"), true, true},
+		{"nested arrays", steps("a") + "[steps.b]\nkind = \"exec\"\nrun = \"x\"\nmatrix = { a = [\n[\"1\"],\n] }\n" + steps("c"), false, false},
+		{"[steps] first", "[steps]\n" + steps("a", "b"), false, false},
+		{"[steps] again later", steps("a", "b") + "[steps]\n" + steps("c"), false, false},
+		{"dotted steps key first", "steps.x.kind = \"exec\"\nsteps.x.run = \"y\"\n" + steps("a", "b"), false, false},
+		{"inline steps first", "steps = { x = { kind = \"exec\", run = \"y\" } }\n" + steps("a", "b"), false, false},
+		{"quoted steps key first", "\"steps\".x.kind = \"exec\"\n" + steps("a", "b"), false, false},
+		{"array of tables later", steps("a", "b") + "[[steps.c]]\nkind = \"exec\"\n", false, false},
+		{"a syntax error late", steps("a", "b", "c") + "[steps.d]\nkind = \"exec\nrun = 1\n", true, false},
+		{"a duplicate key late", steps("a", "b", "c") + "[steps.d]\nkind = \"exec\"\nkind = \"exec\"\n", true, false},
+		{"CRLF lines", strings.ReplaceAll(steps("a", "b", "c"), "\n", "\r\n"), true, true},
+		{"no final newline", strings.TrimRight(steps("a", "b", "c"), "\n"), true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const size = 64
-			if got := len(splitSteps([]byte(tt.src), size)) > 1; got != tt.pieces {
+			chunks := splitSteps([]byte(tt.src), size)
+			if got := len(chunks) > 1; got != tt.pieces {
 				t.Errorf("cut in pieces: %v, want %v", got, tt.pieces)
+			}
+			// Not only the same result: the pieces were what gave it.
+			if tt.pieces {
+				if _, _, merged := decodeChunks(chunks, true); merged != tt.merged {
+					t.Errorf("decoded in pieces: %v, want %v", merged, tt.merged)
+				}
 			}
 			sameDecode(t, []byte(tt.src), size)
 		})

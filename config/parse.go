@@ -154,11 +154,12 @@ func Parse(name string, data []byte, kinds map[string]KindInfo) (*File, error) {
 				p.readMatrices(m, matrixKeyOrder(keys))
 			}
 			for k, v := range m {
+				tm, isTable := v.(map[string]any)
 				declared[k] = true
-				if tm, ok := v.(map[string]any); ok && tm["matrix"] != nil {
+				if isTable && tm["matrix"] != nil {
 					declared[k] = tm
 				}
-				if tm, ok := v.(map[string]any); ok && tm["kind"] == GroupKind && isStepName(k) {
+				if isTable && tm["kind"] == GroupKind && isStepName(k) {
 					p.refuseMatrix("steps."+k, tm, "a group")
 					f.Groups = append(f.Groups, p.group(k, tm, "steps."+k, p.pos.child("steps").child(k)))
 				} else {

@@ -82,15 +82,6 @@ func (ps Positions) Get(name string) (Pos, bool) {
 	return Pos{}, false
 }
 
-// Len returns the number of keys.
-func (ps Positions) Len() int {
-	n := 0
-	for range ps.scan(nil) {
-		n++
-	}
-	return n
-}
-
 // All yields each key and its position, in name order.
 func (ps Positions) All() iter.Seq2[string, Pos] {
 	return func(yield func(string, Pos) bool) {

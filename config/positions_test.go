@@ -19,8 +19,8 @@ func TestPositions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ps := PositionsOf(tt.m)
-			if ps.Len() != len(tt.m) {
-				t.Errorf("Len = %d, want %d", ps.Len(), len(tt.m))
+			if n := len(ps.Map()); n != len(tt.m) {
+				t.Errorf("%d keys, want %d", n, len(tt.m))
 			}
 			for k, want := range tt.m {
 				if got, ok := ps.Get(k); !ok || got != want {
