@@ -6,7 +6,8 @@ package files
 // files a quick look at the config's text guessed to be inputs
 // (config.GuessInputs) on the other cores meanwhile, and Hash and StatAll
 // take an early record as they would have made it, without looking again.
-// The pass stops when hashing starts.
+// The pass stops when hashing starts, and its records go once the first
+// batch has taken the ones it asked for.
 //
 // Why an early record is as good as a late one: it is made as a late one
 // is (an lstat, then the content read after it, and the clock read before
@@ -31,7 +32,9 @@ type prehash struct {
 // to root) for the plan about to be made, when the index holds no record
 // (a first plan) and no early pass runs: call it before the plan's first
 // Hash or StatAll (after, it does nothing); the plan ends it (EndPrestat).
-// paths may name files that are missing or no inputs. Prehash keeps paths.
+// paths may name files that are missing or no inputs. Prehash keeps paths,
+// and sorts them in place. The records serve the plan's first Hash or
+// StatAll, which ends the pass.
 func (ix *Index) Prehash(root string, paths []string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -39,7 +42,6 @@ func (ix *Index) Prehash(root string, paths []string) {
 		return
 	}
 	if !slices.IsSorted(paths) {
-		paths = slices.Clone(paths)
 		slices.Sort(paths)
 	}
 	paths = slices.Compact(paths)
