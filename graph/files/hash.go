@@ -54,6 +54,10 @@ type hasher struct {
 	// at a time, as 100,000 records one by one cost 100,000 allocations
 	// and 8 bytes each of rounding.
 	slab []record
+	// With scratch set, read makes each record in tmp, which the next
+	// read overwrites: for a caller that copies it at once (a bulk).
+	scratch bool
+	tmp     record
 }
 
 // fewInFolder is how many paths in a row a folder must hold to be opened.
@@ -308,6 +312,10 @@ func (h *hasher) read(f *folder, name, p string, st stat) (*record, error) {
 // is used up. A record that is not stored holds its slab alive no longer
 // than the stored ones of the same batch do.
 func (h *hasher) newRecord() *record {
+	if h.scratch {
+		h.tmp = record{}
+		return &h.tmp
+	}
 	if len(h.slab) == 0 {
 		n := 1
 		if h.at0 < len(h.batch) {
@@ -334,7 +342,8 @@ func modeOf(m uint32) fs.FileMode {
 // Hash returns the entries of paths (relative to root), in order, reading
 // only files whose stat data changed or whose record is racy. The work is
 // spread over all cores in chunks; sorted paths are fastest. A missing file
-// is an error that wraps fs.ErrNotExist and names the path.
+// is an error that wraps fs.ErrNotExist and names the path. The entries are
+// read only: the index may keep them as its records (a bulk).
 func (ix *Index) Hash(root string, paths []string) ([]Entry, error) {
 	out, _, err := ix.hashAll(root, paths, false)
 	return out, err
@@ -367,11 +376,20 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	ix.stopPrestat()
 	vouched := ix.watch.trusts(root, paths)
 	ix.mu.RLock()
+	// The first batch made into an empty index becomes its bulk: each
+	// worker writes the rest of a new record beside its entry (more[i]),
+	// instead of keeping the record.
+	var b *bulk
+	var inBulk atomic.Int64 // how many records more holds
+	if !allowMissing && ix.bulkable(paths) {
+		b = &bulk{more: make([]bulkMore, len(paths))}
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			h := newHasher(root)
+			h.scratch = b != nil
 			defer h.close()
 			var ups []update
 			defer func() { updates[w] = ups }()
@@ -404,7 +422,11 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 						return
 					}
 					out[i], found[i] = e, true
-					if nr != nil {
+					switch {
+					case nr != nil && b != nil:
+						b.more[i] = moreOf(nr)
+						inBulk.Add(1)
+					case nr != nil:
 						ups = append(ups, update{i, nr})
 					}
 				}
@@ -421,6 +443,22 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	}
 	slices.SortFunc(all, func(a, b update) int { return a.i - b.i })
 	ix.mu.Lock()
+	if b != nil {
+		if firstEr == nil && inBulk.Load() == int64(len(paths)) && ix.bulkable(paths) {
+			b.entries = out
+			ix.bulk = b
+			ix.dirty = true
+		} else {
+			// Some file failed, or another batch came first: what was
+			// made goes to the overlay as any record does.
+			for i := range paths {
+				if b.more[i].made {
+					r := recordOf(&out[i], &b.more[i])
+					all = append(all, update{i, &r})
+				}
+			}
+		}
+	}
 	if len(ix.over) == 0 && len(all) > 0 {
 		// Sized once: grown from nothing, the overlay of a first plan of
 		// 100,000 files ended twice as large as it needed to be.
@@ -444,6 +482,21 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	return out, found, nil
 }
 
+// bulkable reports whether the records of paths may be the index's bulk:
+// it holds none yet, and paths are sorted and distinct. The caller holds
+// ix.mu.
+func (ix *Index) bulkable(paths []string) bool {
+	if ix.n > 0 || len(ix.over) > 0 || ix.bulk != nil || len(ix.gone) > 0 || len(paths) == 0 {
+		return false
+	}
+	for i := 1; i < len(paths); i++ {
+		if paths[i-1] >= paths[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // put stores a new record of p. The caller holds ix.mu.
 func (ix *Index) put(p string, r *record) {
 	if old := ix.over[p]; old != nil {
@@ -462,6 +515,11 @@ func (ix *Index) forget(p string) {
 		if r := ix.over[p]; r != nil {
 			r.dropped = true
 			delete(ix.over, p)
+		}
+		if ix.bulk != nil {
+			if i, ok := ix.bulk.find(p); ok {
+				ix.bulk.more[i].dropped = true
+			}
 		}
 		ix.gone[p] = true
 		ix.dirty = true

@@ -38,7 +38,7 @@ type prehash struct {
 func (ix *Index) Prehash(root string, paths []string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if ix.n > 0 || len(ix.over) > 0 || ix.pre != nil || ix.early != nil || ix.hashing || len(paths) == 0 {
+	if ix.n > 0 || len(ix.over) > 0 || ix.bulk != nil || ix.pre != nil || ix.early != nil || ix.hashing || len(paths) == 0 {
 		return
 	}
 	if !slices.IsSorted(paths) {
