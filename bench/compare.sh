@@ -66,7 +66,8 @@ report() { # report LABEL A B GOAL [RSS_GOAL_MB]: a row of the table
   ok=met goaltext="<= $goal"
   [[ $goal == - ]] || (($(bc -l <<<"$ratio <= $goal"))) || ok=MISSED
   [[ $goal != - ]] || ok=- goaltext="(no goal)" # a row for reading beside another
-  [[ -z $rssgoal ]] || ((ar / 1024 < rssgoal)) || ok="$ok, RSS MISSED"
+  # The goal is in MB (10^6 bytes); time's %M is in KiB.
+  [[ -z $rssgoal ]] || ((ar * 1024 < rssgoal * 1000000)) || ok="$ok, RSS MISSED"
   printf '| %s | %.3f s, %d MiB | %s %.3f s | %.2f | %s%s | %s |\n' \
     "$label" "$(bc -l <<<"$am/1000000")" $((ar / 1024)) "$b" "$(bc -l <<<"$bm/1000000")" \
     "$ratio" "$goaltext" "${rssgoal:+, < $rssgoal MB}" "$ok" | tee -a "$WORK/compare-results.txt"
