@@ -372,8 +372,14 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 		missing []string
 		wg      sync.WaitGroup
 	)
-	updates := make([][]update, workers)
+	updates := make([][]update, workers+1)
 	ix.stopPrestat()
+	// The early records serve the first batch, which holds the inputs
+	// they guessed; a later Hash or StatAll looks for itself.
+	ix.mu.Lock()
+	early := ix.early
+	ix.early = nil
+	ix.mu.Unlock()
 	vouched := ix.watch.trusts(root, paths)
 	ix.mu.RLock()
 	// The first batch made into an empty index becomes its bulk: each
@@ -383,6 +389,34 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	var inBulk atomic.Int64 // how many records more holds
 	if !allowMissing && ix.bulkable(paths) {
 		b = &bulk{more: make([]bulkMore, len(paths))}
+	}
+	// The early records are taken first, in one pass, before the files
+	// left are looked at on every core: the pass's memory (a record of
+	// each guess, 11 MB at 100,000 inputs) then goes before the batch's
+	// own is made.
+	if early != nil {
+		hint := 0
+		var taken []update
+		for i, p := range paths {
+			if len(ix.over) > 0 && ix.over[p] != nil {
+				continue // looked at since
+			}
+			r := early.record(p, &hint)
+			if r == nil {
+				continue
+			}
+			e := entryFor(p, r.st)
+			e.Digest, e.Link = r.digest, r.link
+			out[i], found[i] = e, true
+			if b != nil {
+				b.more[i] = moreOf(r)
+				inBulk.Add(1)
+			} else {
+				taken = append(taken, update{i, r})
+			}
+		}
+		updates[workers] = taken
+		early = nil
 	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -401,6 +435,9 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 				end := min(start+chunk, len(paths))
 				h.now = time.Now().UnixNano()
 				for i := start; i < end; i++ {
+					if found[i] {
+						continue // an early record
+					}
 					h.batch, h.at0 = paths, i
 					e, nr, err := ix.lookup(h, paths[i], vouched != nil && vouched[i])
 					if allowMissing && errors.Is(err, fs.ErrNotExist) {
@@ -468,9 +505,6 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	for _, u := range all {
 		ix.put(paths[u.i], u.r)
 	}
-	// The early records have served the plan's first batch, which holds
-	// the inputs they guessed: a later Hash or StatAll looks for itself.
-	ix.early = nil
 	for _, p := range missing {
 		ix.forget(p)
 	}
