@@ -7,10 +7,12 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
 	"github.com/bottle-build/bottle/internal/atomicfile"
+	"github.com/bottle-build/bottle/internal/binrec"
 	"github.com/bottle-build/bottle/internal/mapfile"
 	"github.com/bottle-build/bottle/steps"
 	"github.com/bottle-build/bottle/workspace"
@@ -76,13 +78,25 @@ func (g *Graph) SaveConfigCache() error {
 	registerSpecs(g.kinds)
 	// The field lines of a spec with no ${ are the spec's own: kept, so
 	// that no later plan makes them again.
-	lines := func(st *config.Step) []string {
+	// They are written from one buffer, used again for every step.
+	var buf []byte
+	var ends []int
+	lines := func(w *binrec.Writer, st *config.Step) {
 		if n := g.byName[st.Name]; n != nil && n.literalSpec {
-			if l, err := specLines(st.Spec); err == nil && l != nil {
-				return l
+			var err error
+			if buf, ends, err = appendSpecLines(buf[:0], ends[:0], st.Spec); err == nil {
+				w.Bool(true)
+				w.Uint(uint64(len(ends)))
+				start := 0
+				for _, end := range ends {
+					w.String(unsafe.String(unsafe.SliceData(buf[start:]), end-start)) // copied by String
+					start = end
+				}
+				return
 			}
 		}
-		return nil
+		w.Bool(false)
+		w.Strings(nil)
 	}
 	f, err := atomicfile.Create(workspace.ConfigCachePath(g.Root), "", 0o644)
 	if err != nil {

@@ -44,8 +44,10 @@ const (
 var encodeChunk = 256 << 10
 
 // encodeConfig writes f to out, and beside each step the field lines of
-// its key when lines gives them (a spec with no ${: they are its own).
-func encodeConfig(out io.Writer, d cache.Digest, f *config.File, lines func(*config.Step) []string) error {
+// its key when lines writes them (a spec with no ${: they are its own):
+// lines writes whether it has them (Bool), then them (Strings). A nil
+// lines writes none.
+func encodeConfig(out io.Writer, d cache.Digest, f *config.File, lines func(*binrec.Writer, *config.Step)) error {
 	w := &binrec.Writer{B: make([]byte, 0, encodeChunk+encodeChunk/4)}
 	flush := func() error {
 		_, err := out.Write(w.B)
@@ -65,12 +67,12 @@ func encodeConfig(out io.Writer, d cache.Digest, f *config.File, lines func(*con
 		if err := encodeStep(w, st); err != nil {
 			return fmt.Errorf("step %s: %w", st.Name, err)
 		}
-		var l []string
 		if lines != nil {
-			l = lines(st)
+			lines(w, st)
+		} else {
+			w.Bool(false)
+			w.Strings(nil)
 		}
-		w.Bool(l != nil)
-		w.Strings(l)
 		if len(w.B) >= encodeChunk {
 			if err := flush(); err != nil {
 				return err

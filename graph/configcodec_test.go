@@ -9,6 +9,7 @@ import (
 
 	"github.com/bottle-build/bottle/cache"
 	"github.com/bottle-build/bottle/config"
+	"github.com/bottle-build/bottle/internal/binrec"
 	"github.com/bottle-build/bottle/internal/testenv"
 )
 
@@ -97,11 +98,13 @@ func TestConfigCodecRoundTrip(t *testing.T) {
 	}
 	f.Steps = append(f.Steps, &config.Step{Name: "bare", Kind: "fields", Spec: &fieldsSpec{}})
 	d := cache.SumString("config")
-	lines := func(st *config.Step) []string {
+	lines := func(w *binrec.Writer, st *config.Step) {
+		var l []string
 		if st.Name == "bare" {
-			return []string{"field run \"x\"", ""}
+			l = []string{"field run \"x\"", ""}
 		}
-		return nil
+		w.Bool(l != nil)
+		w.Strings(l)
 	}
 	var buf bytes.Buffer
 	if err := encodeConfig(&buf, d, &f, lines); err != nil {

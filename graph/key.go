@@ -311,36 +311,60 @@ func fieldLines(raw any, vars map[string]string, literal bool) ([]string, error)
 	return specLines(spec)
 }
 
-// specLines encodes the fields of an expanded spec, a line each, each
-// made in one allocation: a first plan of 20,000 steps makes them twice
-// (its keys, then the parsed-config cache), and three copies a line were
-// 50 MB.
+// specLines encodes the fields of an expanded spec, a line each: the
+// lines share one allocation (a first plan of 20,000 steps makes them
+// twice, for its keys and for the parsed-config cache, and a copy a line,
+// then three, were 27 MB a pass).
 func specLines(spec any) ([]string, error) {
+	buf, ends, err := appendSpecLines(nil, nil, spec)
+	if err != nil {
+		return nil, err
+	}
+	all := unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not written again
+	lines := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		lines[i], start = all[start:end], end
+	}
+	return lines, nil
+}
+
+// appendSpecLines appends specLines' lines to buf, one after another, and
+// where each ends to ends.
+func appendSpecLines(buf []byte, ends []int, spec any) ([]byte, []int, error) {
 	v := reflect.ValueOf(spec)
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
 	fields := keyFieldsOf(v.Type())
-	lines := make([]string, 0, len(fields))
+	if buf == nil {
+		n := 0
+		for _, f := range fields {
+			if fv := v.Field(f.index); !fv.IsZero() {
+				n += len("field ") + len(f.name) + 1 + plainSize(fv)
+			}
+		}
+		buf = make([]byte, 0, n)
+	}
 	for _, f := range fields {
 		fv := v.Field(f.index)
 		if fv.IsZero() {
 			continue
 		}
-		b := make([]byte, 0, len("field ")+len(f.name)+1+plainSize(fv))
-		b = append(append(append(b, "field "...), f.name...), ' ')
-		at := len(b)
-		b, ok := appendPlainJSON(b, fv)
-		if !ok {
+		at := len(buf)
+		buf = append(append(append(buf, "field "...), f.name...), ' ')
+		val := len(buf)
+		var ok bool
+		if buf, ok = appendPlainJSON(buf, fv); !ok {
 			js, err := json.Marshal(fv.Interface())
 			if err != nil {
-				return nil, fmt.Errorf("encoding field %s: %w", f.name, err)
+				return buf[:at], ends, fmt.Errorf("encoding field %s: %w", f.name, err)
 			}
-			b = append(b[:at], js...)
+			buf = append(buf[:val], js...)
 		}
-		lines = append(lines, unsafe.String(unsafe.SliceData(b), len(b))) // b is not written again
+		ends = append(ends, len(buf))
 	}
-	return lines, nil
+	return buf, ends, nil
 }
 
 // keyField is a field of a spec that enters the key, by its TOML name.
