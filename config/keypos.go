@@ -91,27 +91,57 @@ func keyPositions(data []byte) *posTree {
 	cur := root
 	// The keys share data's memory, as the parsed values do (Parse).
 	s := unsafe.String(unsafe.SliceData(data), len(data))
-	line, col := 1, 1
+	// The column is counted from where the line starts, when a position
+	// is taken: counted a byte at a time, it was most of the time of the
+	// scan (90 ms for the 9 MB of 20,000 steps).
+	line, lineStart := 1, 0
 	i := 0
+	pos := func() Pos { return Pos{line, i - lineStart + 1} }
+	// advance steps over n bytes, counting the newlines among them; the
+	// loops below step over what holds none with i++.
 	advance := func(n int) {
-		for k := 0; k < n && i < len(s); k++ {
+		for end := min(i+n, len(s)); i < end; i++ {
 			if s[i] == '\n' {
-				line++
-				col = 1
-			} else {
-				col++
+				line, lineStart = line+1, i+1
 			}
-			i++
 		}
 	}
 	skipSpace := func() {
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			advance(1)
+			i++
+		}
+	}
+	// toLineEnd moves to the next newline, or the end.
+	toLineEnd := func() {
+		if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+			i += j
+		} else {
+			i = len(s)
 		}
 	}
 	skipLine := func() {
-		for i < len(s) && s[i] != '\n' {
-			advance(1)
+		toLineEnd()
+		advance(1)
+	}
+	// skipString steps over a one-line string quoted by q (s[i] is the
+	// opening quote), and its closing quote or the newline that ends it.
+	skipString := func(q byte) {
+		i++
+		// Most strings hold no escape and no newline: jump to the quote.
+		if j := strings.IndexByte(s[i:], q); j >= 0 {
+			in := s[i : i+j]
+			if strings.IndexByte(in, '\n') < 0 && (q != '"' || strings.IndexByte(in, '\\') < 0) {
+				i += j + 1
+				return
+			}
+		}
+		for i < len(s) && s[i] != q && s[i] != '\n' {
+			if q == '"' && s[i] == '\\' {
+				i++
+				advance(1) // the escaped byte, which may be a newline
+				continue
+			}
+			i++
 		}
 		advance(1)
 	}
@@ -126,16 +156,17 @@ func keyPositions(data []byte) *posTree {
 			switch s[i] {
 			case '"', '\'':
 				q := s[i]
-				advance(1)
+				i++
 				start := i
 				escaped := false
 				for i < len(s) && s[i] != q && s[i] != '\n' {
 					if q == '"' && s[i] == '\\' && i+1 < len(s) {
 						escaped = true
-						advance(2)
+						i++
+						advance(1)
 						continue
 					}
-					advance(1)
+					i++
 				}
 				key := s[start:i]
 				if escaped {
@@ -146,7 +177,7 @@ func keyPositions(data []byte) *posTree {
 			default:
 				start := i
 				for i < len(s) && isBareKeyChar(s[i]) {
-					advance(1)
+					i++
 				}
 				if i == start {
 					return parts
@@ -155,7 +186,7 @@ func keyPositions(data []byte) *posTree {
 			}
 			skipSpace()
 			if i < len(s) && s[i] == '.' {
-				advance(1)
+				i++
 				continue
 			}
 			break
@@ -169,7 +200,7 @@ func keyPositions(data []byte) *posTree {
 		for i < len(s) {
 			c := s[i]
 			switch {
-			case strings.HasPrefix(s[i:], `"""`) || strings.HasPrefix(s[i:], `'''`):
+			case (c == '"' || c == '\'') && (strings.HasPrefix(s[i:], `"""`) || strings.HasPrefix(s[i:], `'''`)):
 				q := s[i : i+3]
 				advance(3)
 				for i < len(s) && !strings.HasPrefix(s[i:], q) {
@@ -181,34 +212,25 @@ func keyPositions(data []byte) *posTree {
 				advance(3)
 				// A closing quote may be followed by up to two more quotes.
 				for i < len(s) && s[i] == q[0] {
-					advance(1)
+					i++
 				}
 			case c == '"' || c == '\'':
-				advance(1)
-				for i < len(s) && s[i] != c && s[i] != '\n' {
-					if c == '"' && s[i] == '\\' {
-						advance(1)
-					}
-					advance(1)
-				}
-				advance(1)
+				skipString(c)
 			case c == '[' || c == '{':
 				depth++
-				advance(1)
+				i++
 			case c == ']' || c == '}':
 				depth--
-				advance(1)
+				i++
 			case c == '#':
-				for i < len(s) && s[i] != '\n' {
-					advance(1)
-				}
+				toLineEnd()
 			case c == '\n':
 				advance(1)
 				if depth <= 0 {
 					return
 				}
 			default:
-				advance(1)
+				i++
 			}
 		}
 	}
@@ -223,16 +245,16 @@ func keyPositions(data []byte) *posTree {
 		case c == '#':
 			skipLine()
 		case c == '[':
-			p := Pos{line, col}
-			advance(1)
+			p := pos()
+			i++
 			array := i < len(s) && s[i] == '['
 			if array {
-				advance(1)
+				i++
 			}
 			cur = root.header(readKey(), p)
 			skipLine()
 		default:
-			p := Pos{line, col}
+			p := pos()
 			parts := readKey()
 			if len(parts) == 0 {
 				skipLine()
@@ -241,7 +263,7 @@ func keyPositions(data []byte) *posTree {
 			cur.key(parts, p)
 			skipSpace()
 			if i < len(s) && s[i] == '=' {
-				advance(1)
+				i++
 			}
 			skipValue()
 		}
