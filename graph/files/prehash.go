@@ -32,9 +32,9 @@ type prehash struct {
 // to root) for the plan about to be made, when the index holds no record
 // (a first plan) and no early pass runs: call it before the plan's first
 // Hash or StatAll (after, it does nothing); the plan ends it (EndPrestat).
-// paths may name files that are missing or no inputs. Prehash keeps paths,
-// and sorts them in place. The records serve the plan's first Hash or
-// StatAll, which ends the pass.
+// paths may name files that are missing or no inputs. Prehash sorts paths
+// in place, and keeps them or a copy. The records serve the plan's first
+// Hash or StatAll, which ends the pass.
 func (ix *Index) Prehash(root string, paths []string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -45,6 +45,11 @@ func (ix *Index) Prehash(root string, paths []string) {
 		slices.Sort(paths)
 	}
 	paths = slices.Compact(paths)
+	if cap(paths) > len(paths)+len(paths)/4 {
+		// Kept to the end of the first batch, when memory is at its
+		// largest: not with the room of a list made for every guess.
+		paths = slices.Clone(paths)
+	}
 	chunks := (len(paths) + preChunk - 1) / preChunk
 	e := &prehash{paths: paths, recs: make([]*record, len(paths))}
 	e.start(root, chunks, func(h *hasher, c int) {
