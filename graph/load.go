@@ -55,17 +55,24 @@ func Load(opts LoadOptions) (*Graph, error) {
 		}
 		return err
 	}
-	// The file is hashed as it is read, and kept only when the parsed
-	// config cache misses: the bytes of a 20,000-step config are 9 MB.
-	sum, err := sumFile(cfgPath)
-	if err != nil {
-		return nil, noConfig(err)
-	}
 	name := cfgPath
 	if rel, err := filepath.Rel(mustGetwd(), cfgPath); err == nil && !strings.HasPrefix(rel, "..") {
 		name = rel
 	}
-	file, fieldLines := loadCachedConfig(root, name, sum, opts.Kinds)
+	// With a parsed-config cache, the file is hashed as it is read, and
+	// kept only when the cache misses: the bytes of a 20,000-step config
+	// are 9 MB. With none (a first plan), it is read and hashed once.
+	var (
+		sum        cache.Digest
+		file       *config.File
+		fieldLines [][]string
+	)
+	if _, err := os.Stat(workspace.ConfigCachePath(root)); err == nil {
+		if sum, err = sumFile(cfgPath); err != nil {
+			return nil, noConfig(err)
+		}
+		file, fieldLines = loadCachedConfig(root, name, sum, opts.Kinds)
+	}
 	fromCache := file != nil
 	var data []byte
 	if file == nil {
