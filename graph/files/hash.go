@@ -386,7 +386,6 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	// worker writes the rest of a new record beside its entry (more[i]),
 	// instead of keeping the record.
 	var b *bulk
-	var inBulk atomic.Int64 // how many records more holds
 	if !allowMissing && ix.bulkable(paths) {
 		b = &bulk{more: make([]bulkMore, len(paths))}
 	}
@@ -410,7 +409,6 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 			out[i], found[i] = e, true
 			if b != nil {
 				b.more[i] = moreOf(r)
-				inBulk.Add(1)
 			} else {
 				taken = append(taken, update{i, r})
 			}
@@ -462,7 +460,6 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 					switch {
 					case nr != nil && b != nil:
 						b.more[i] = moreOf(nr)
-						inBulk.Add(1)
 					case nr != nil:
 						ups = append(ups, update{i, nr})
 					}
@@ -481,7 +478,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 	slices.SortFunc(all, func(a, b update) int { return a.i - b.i })
 	ix.mu.Lock()
 	if b != nil {
-		if firstEr == nil && inBulk.Load() == int64(len(paths)) && ix.bulkable(paths) {
+		if firstEr == nil && !slices.ContainsFunc(b.more, func(m bulkMore) bool { return !m.made }) && ix.bulkable(paths) {
 			b.entries = out
 			ix.bulk = b
 			ix.dirty = true
