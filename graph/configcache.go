@@ -57,13 +57,19 @@ func configDigest(sum cache.Digest, kinds map[string]steps.Kind) cache.Digest {
 	return d
 }
 
-// loadCachedConfig returns the parsed config of the file whose bytes' digest
-// is sum, if the cache holds it.
-func loadCachedConfig(root, name string, sum cache.Digest, kinds map[string]steps.Kind) (*config.File, [][]string) {
+// readConfigCache returns the parsed-config cache of the workspace at
+// root, or nil when there is none.
+func readConfigCache(root string) []byte {
 	b, err := mapfile.Read(workspace.ConfigCachePath(root))
 	if err != nil {
-		return nil, nil
+		return nil
 	}
+	return b
+}
+
+// loadCachedConfig returns the parsed config of the file whose bytes' digest
+// is sum, if the cache (b, from readConfigCache) holds it.
+func loadCachedConfig(b []byte, name string, sum cache.Digest, kinds map[string]steps.Kind) (*config.File, [][]string) {
 	registerSpecs(kinds)
 	specs := specTypes(kinds)
 	return decodeConfig(b, configDigest(sum, kinds), name, func(kind string) reflect.Type { return specs[kind] })
@@ -78,20 +84,25 @@ func (g *Graph) SaveConfigCache() error {
 	registerSpecs(g.kinds)
 	// The field lines of a spec with no ${ are the spec's own: kept, so
 	// that no later plan makes them again.
-	// They are written from one buffer, used again for every step.
-	var buf []byte
-	var ends []int
+	// They are made in one buffer, used again for every step, and
+	// written from there.
+	var (
+		buf   []byte
+		ends  []int
+		views []string
+	)
 	lines := func(w *binrec.Writer, st *config.Step) {
 		if n := g.byName[st.Name]; n != nil && n.literalSpec {
 			var err error
 			if buf, ends, err = appendSpecLines(buf[:0], ends[:0], st.Spec); err == nil {
-				w.Bool(true)
-				w.Uint(uint64(len(ends)))
+				views = views[:0]
 				start := 0
 				for _, end := range ends {
-					w.String(unsafe.String(unsafe.SliceData(buf[start:]), end-start)) // copied by String
+					views = append(views, unsafe.String(unsafe.SliceData(buf[start:]), end-start)) // copied by Strings
 					start = end
 				}
+				w.Bool(true)
+				w.Strings(views)
 				return
 			}
 		}

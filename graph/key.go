@@ -410,16 +410,10 @@ func plainSize(v reflect.Value) int {
 	return 0
 }
 
-// plainJSON is json.Marshal's text for a string or a list of strings of
-// printable ASCII, made without reflection's encoder: most fields of most
-// steps are such. ok is false for anything else (control characters,
-// other Unicode), which json.Marshal encodes.
-func plainJSON(v reflect.Value) (string, bool) {
-	b, ok := appendPlainJSON(make([]byte, 0, plainSize(v)), v)
-	return string(b), ok
-}
-
-// appendPlainJSON appends plainJSON's text of v to b.
+// appendPlainJSON appends json.Marshal's text for a string or a list of
+// strings of printable ASCII, made without reflection's encoder: most
+// fields of most steps are such. ok is false for anything else (control
+// characters, other Unicode), which json.Marshal encodes.
 func appendPlainJSON(b []byte, v reflect.Value) ([]byte, bool) {
 	// Only the plain types: a named one may have its own MarshalJSON.
 	switch v.Type() {

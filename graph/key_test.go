@@ -516,3 +516,9 @@ func TestKeyMemo(t *testing.T) {
 		t.Fatal("a memo of another version gave a key")
 	}
 }
+
+// plainJSON is appendPlainJSON's text of v.
+func plainJSON(v reflect.Value) (string, bool) {
+	b, ok := appendPlainJSON(nil, v)
+	return string(b), ok
+}

@@ -67,11 +67,11 @@ func Load(opts LoadOptions) (*Graph, error) {
 		file       *config.File
 		fieldLines [][]string
 	)
-	if _, err := os.Stat(workspace.ConfigCachePath(root)); err == nil {
+	if cached := readConfigCache(root); cached != nil {
 		if sum, err = sumFile(cfgPath); err != nil {
 			return nil, noConfig(err)
 		}
-		file, fieldLines = loadCachedConfig(root, name, sum, opts.Kinds)
+		file, fieldLines = loadCachedConfig(cached, name, sum, opts.Kinds)
 	}
 	fromCache := file != nil
 	var data []byte
