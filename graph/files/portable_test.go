@@ -253,3 +253,67 @@ func TestFolderPortable(t *testing.T) {
 		})
 	}
 }
+
+// TestLookOpen checks that looking at a file by opening it first
+// (lookOpen, for a file read next) learns what an lstat then a read do,
+// from the path's folder and from the root, and leaves no file open: a
+// pipe, a folder and a link included.
+func TestLookOpen(t *testing.T) {
+	root := portableTree(t)
+	paths := []string{
+		"a.txt", "bin/tool", "sub/deep/f", "link", "dangling", "linkdir", "linkdir/x.go",
+		"sub/up", "sub", "empty", "pipes/fifo", "pipes/file", "big/0001-n", "noread/f",
+		"missing", "missing/x", "a.txt/x", "link/x", "locked/f", "secret/s",
+	}
+	fds := openFiles(t)
+	for _, p := range paths {
+		for _, inFolder := range []bool{false, true} {
+			want, wantErr := readVia(root, p, inFolder, false)
+			got, gotErr := readVia(root, p, inFolder, true)
+			if got != want || gotErr != wantErr {
+				t.Errorf("%s (in its folder: %v):\n open first %+v %q\n lstat first %+v %q", p, inFolder, got, gotErr, want, wantErr)
+			}
+		}
+	}
+	if n := openFiles(t); n != fds {
+		t.Errorf("%d files open after, %d before", n, fds)
+	}
+}
+
+// readVia makes the record of p as Index.lookup does, looking at it from
+// its folder or from the root, with lookOpen or look.
+func readVia(root, p string, inFolder, open bool) (record, string) {
+	h := newHasher(root)
+	defer h.close()
+	if inFolder {
+		h.batch = slices.Repeat([]string{p}, fewInFolder)
+	}
+	dir, name := splitDir(p)
+	var (
+		f   *folder
+		fd  = -1
+		err error
+	)
+	if open {
+		f, name, fd, err = h.lookOpen(p, dir, name)
+	} else {
+		f, name, err = h.look(p, dir, name)
+	}
+	if err != nil {
+		return record{}, err.Error()
+	}
+	r, err := h.read(f, name, p, statOf(&h.st), fd)
+	if err != nil {
+		return record{}, err.Error()
+	}
+	return *r, ""
+}
+
+// openFiles counts this process's open files, where /proc tells.
+func openFiles(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd to count open files in")
+	}
+	return len(ents)
+}

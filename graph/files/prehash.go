@@ -10,9 +10,9 @@ package files
 // batch has taken the ones it asked for.
 //
 // Why an early record is as good as a late one: it is made as a late one
-// is (an lstat, then the content read after it, and the clock read before
-// both: see racySlack), so the plan sees the file as a plan started a
-// little earlier would have, as with the early looks. Its records serve
+// is (its stat data, then the content read after it, and the clock read
+// before both: see racySlack), so the plan sees the file as a plan started
+// a little earlier would have, as with the early looks. Its records serve
 // the plan being made only (EndPrestat drops them): apply changes files.
 // A guess that is no input costs its reading, and is never stored.
 
@@ -59,11 +59,11 @@ func (ix *Index) Prehash(root string, paths []string) {
 		for k, p := range h.batch {
 			dir, name := splitDir(p)
 			h.at0 = k
-			f, name, err := h.look(p, dir, name)
+			f, name, fd, err := h.lookOpen(p, dir, name)
 			if err != nil {
 				continue
 			}
-			if r, err := h.read(f, name, p, statOf(&h.st)); err == nil {
+			if r, err := h.read(f, name, p, statOf(&h.st), fd); err == nil {
 				e.recs[lo+k] = r
 			}
 		}
