@@ -264,8 +264,9 @@ func (ix *Index) lookup(h *hasher, p string, vouched bool) (Entry, *record, erro
 	if name == "" || name == "." || name == ".." {
 		return Entry{}, nil, fmt.Errorf("%s is not a file path", p)
 	}
-	// The record, looked up once: before the look when the watcher or an
-	// early look may vouch for the file, after it otherwise.
+	// The record, looked up once: first when the watcher or an early look
+	// may vouch for the file, else before the look, which opens a file
+	// with no record to read it next (lookOpen).
 	var (
 		r            record
 		held, looked bool
