@@ -31,6 +31,7 @@ var filesRead, lateLooks atomic.Int64
 // folder_linux.go).
 type hasher struct {
 	root   string
+	rs     *readState // buf and h, from readers
 	buf    []byte
 	h      hash.Hash
 	st     unix.Stat_t
@@ -90,6 +91,35 @@ func splitDir(p string) (dir, name string) {
 }
 
 func newHasher(root string) *hasher { return &hasher{root: root} }
+
+// readers keeps the read buffers and hash states of hashers that are done:
+// a plan makes a few dozen hashers (a worker each, and one for each output
+// Stat checks), and 128 KB of fresh memory costs 32 page faults.
+var readers = sync.Pool{New: func() any { return &readState{h: sha256.New()} }}
+
+type readState struct {
+	buf [128 << 10]byte
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// reader gives h a read buffer and a hash state, if it has none.
+func (h *hasher) reader() {
+	if h.rs == nil {
+		h.rs = readers.Get().(*readState)
+		h.buf, h.h = h.rs.buf[:], h.rs.h
+	}
+}
+
+// done closes what h has open and gives back its read buffer. h is not
+// used after.
+func (h *hasher) done() {
+	h.close()
+	if h.rs != nil {
+		readers.Put(h.rs)
+		h.rs, h.buf, h.h = nil, nil, nil
+	}
+}
 
 func (h *hasher) close() {
 	if h.in {
@@ -222,10 +252,7 @@ func (h *hasher) hashFile(f *folder, name string, size int64, fd int) (cache.Dig
 		}
 	}
 	defer unix.Close(fd)
-	if h.buf == nil {
-		h.buf = make([]byte, 128<<10)
-		h.h = sha256.New()
-	}
+	h.reader()
 	h.h.Reset()
 	var total int64
 	for {
@@ -248,8 +275,10 @@ func (h *hasher) hashFile(f *folder, name string, size int64, fd int) (cache.Dig
 			break
 		}
 	}
+	// Summed into h's buffer: a digest passed to Sum through the
+	// interface would be allocated, for every file.
 	var d cache.Digest
-	h.h.Sum(d[:0])
+	copy(d[:], h.h.Sum(h.rs.sum[:0]))
 	filesRead.Add(1)
 	return d, total == size, nil
 }
@@ -330,10 +359,7 @@ func (h *hasher) read(f *folder, name, p string, st stat, fd int) (*record, erro
 	*nr = record{st: st, hashed: h.now}
 	switch {
 	case isLink:
-		if h.buf == nil {
-			h.buf = make([]byte, 128<<10)
-			h.h = sha256.New()
-		}
+		h.reader()
 		n, err := f.readlink(name, h.buf)
 		if err != nil {
 			return nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
@@ -476,7 +502,7 @@ func (ix *Index) hashAll(root string, paths []string, allowMissing bool) ([]Entr
 			defer wg.Done()
 			h := newHasher(root)
 			h.scratch = b != nil
-			defer h.close()
+			defer h.done()
 			var ups []update
 			defer func() { updates[w] = ups }()
 			for !failed.Load() {
@@ -616,7 +642,7 @@ func (ix *Index) forget(p string) {
 // when the file does not exist.
 func (ix *Index) Stat(root, p string) (Entry, bool, error) {
 	h := newHasher(root)
-	defer h.close()
+	defer h.done()
 	h.now = time.Now().UnixNano()
 	vouched := ix.watch.trusts(root, []string{p})
 	h.batch, h.at0 = []string{p}, 0

@@ -284,7 +284,7 @@ func TestLookOpen(t *testing.T) {
 // its folder or from the root, with lookOpen or look.
 func readVia(root, p string, inFolder, open bool) (record, string) {
 	h := newHasher(root)
-	defer h.close()
+	defer h.done()
 	if inFolder {
 		h.batch = slices.Repeat([]string{p}, fewInFolder)
 	}

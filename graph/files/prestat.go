@@ -49,7 +49,7 @@ func (e *earlyPass) start(root string, chunks int, work func(h *hasher, c int)) 
 		go func() {
 			defer e.wg.Done()
 			h := newHasher(root)
-			defer h.close()
+			defer h.done()
 			for !e.stop.Load() {
 				c := int(e.next.Add(1)) - 1
 				if c >= chunks {
