@@ -118,16 +118,17 @@ func (p *parser) crossCheck(f *File, declared map[string]any) {
 				checkRef(field, r)
 			}
 		}
+		inputs := base + ".inputs"
 		for _, v := range s.Inputs {
 			rs, err := Refs(v)
 			if err != nil {
-				p.fieldErr(base+".inputs", "%v", err)
+				p.fieldErr(inputs, "%v", err)
 				continue
 			}
 			for _, r := range rs {
 				checkRef("inputs", r)
 			}
-			p.checkExpandedPattern(base+".inputs", v, rs, f.Vars)
+			p.checkExpandedPattern(inputs, v, rs, f.Vars)
 		}
 		p.environmentRefs(base, s, checkRef)
 		if rs, err := Refs(s.Description); err != nil {
