@@ -60,19 +60,7 @@ func (f *folder) openFile(name string) (int, error) {
 // an lstat then an open, as the name is looked up once (an fstat takes
 // 2.1 µs here, an lstat 3.9). The caller closes the file.
 func (f *folder) openStat(name string, st *unix.Stat_t) (int, error) {
-	for {
-		fd, err := unix.Openat(f.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, err
-		}
-		if err := fstat(fd, st); err != nil {
-			return -1, err
-		}
-		return fd, nil
-	}
+	return openAndStat(func() (int, error) { return unix.Openat(f.fd, name, openStatFlags, 0) }, st)
 }
 
 // readlink reads the target of link name in the folder into buf.

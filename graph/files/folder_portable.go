@@ -58,8 +58,22 @@ func (f *pathFolder) openFile(name string) (int, error) {
 }
 
 func (f *pathFolder) openStat(name string, st *unix.Stat_t) (int, error) {
+	return openAndStat(func() (int, error) { return unix.Open(f.path(name), openStatFlags, 0) }, st)
+}
+
+func (f *pathFolder) readlink(name string, buf []byte) (int, error) {
+	return unix.Readlink(f.path(name), buf)
+}
+
+// openStatFlags open a file for openStat: as openFile does, and without
+// waiting.
+const openStatFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NOCTTY | unix.O_NONBLOCK
+
+// openAndStat is openStat with open, which it calls again when
+// interrupted.
+func openAndStat(open func() (int, error), st *unix.Stat_t) (int, error) {
 	for {
-		fd, err := unix.Open(f.path(name), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+		fd, err := open()
 		if err == unix.EINTR {
 			continue
 		}
@@ -71,10 +85,6 @@ func (f *pathFolder) openStat(name string, st *unix.Stat_t) (int, error) {
 		}
 		return fd, nil
 	}
-}
-
-func (f *pathFolder) readlink(name string, buf []byte) (int, error) {
-	return unix.Readlink(f.path(name), buf)
 }
 
 // fstat gets the stat data of open file fd, closing it if that fails.
