@@ -189,7 +189,7 @@ func (h *hasher) look(p, dir, name string) (*folder, string, error) {
 
 // lookOpen is look for a file about to be read, as one the index holds
 // no record of is: it opens the file first and takes its stat data from
-// the open file (folder.openStat), a third less than an lstat then an
+// the open file (folder.openStat), a quarter less than an lstat then an
 // open. It returns the open file when p is a regular file, for read, and
 // -1 otherwise. A link, or a file that does not open, is looked at as
 // look does.
