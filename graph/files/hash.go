@@ -31,9 +31,7 @@ var filesRead, lateLooks atomic.Int64
 // folder_linux.go).
 type hasher struct {
 	root   string
-	rs     *readState // buf and h, from readers
-	buf    []byte
-	h      hash.Hash
+	rs     *readState // from readers, once h reads: see reader
 	st     unix.Stat_t
 	in     bool   // whether folder is open
 	dir    string // workspace-relative name of folder
@@ -103,12 +101,13 @@ type readState struct {
 	sum [sha256.Size]byte
 }
 
-// reader gives h a read buffer and a hash state, if it has none.
-func (h *hasher) reader() {
+// reader returns h's read buffer and hash state, taken from readers the
+// first time.
+func (h *hasher) reader() *readState {
 	if h.rs == nil {
 		h.rs = readers.Get().(*readState)
-		h.buf, h.h = h.rs.buf[:], h.rs.h
 	}
+	return h.rs
 }
 
 // done closes what h has open and gives back its read buffer. h is not
@@ -117,7 +116,7 @@ func (h *hasher) done() {
 	h.close()
 	if h.rs != nil {
 		readers.Put(h.rs)
-		h.rs, h.buf, h.h = nil, nil, nil
+		h.rs = nil
 	}
 }
 
@@ -252,11 +251,11 @@ func (h *hasher) hashFile(f *folder, name string, size int64, fd int) (cache.Dig
 		}
 	}
 	defer unix.Close(fd)
-	h.reader()
-	h.h.Reset()
+	rs := h.reader()
+	rs.h.Reset()
 	var total int64
 	for {
-		n, err := unix.Read(fd, h.buf)
+		n, err := unix.Read(fd, rs.buf[:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -266,19 +265,19 @@ func (h *hasher) hashFile(f *folder, name string, size int64, fd int) (cache.Dig
 		if n <= 0 {
 			break
 		}
-		h.h.Write(h.buf[:n])
+		rs.h.Write(rs.buf[:n])
 		total += int64(n)
 		// A short read of a regular file means end of file: save the
 		// read that would return 0. A file that grew after the lstat
 		// is caught by its new stat data on the next run.
-		if size > 0 && total >= size && n < len(h.buf) {
+		if size > 0 && total >= size && n < len(rs.buf) {
 			break
 		}
 	}
-	// Summed into h's buffer: a digest passed to Sum through the
+	// Summed into rs's buffer: a digest passed to Sum through the
 	// interface would be allocated, for every file.
 	var d cache.Digest
-	copy(d[:], h.h.Sum(h.rs.sum[:0]))
+	copy(d[:], rs.h.Sum(rs.sum[:0]))
 	filesRead.Add(1)
 	return d, total == size, nil
 }
@@ -359,15 +358,15 @@ func (h *hasher) read(f *folder, name, p string, st stat, fd int) (*record, erro
 	*nr = record{st: st, hashed: h.now}
 	switch {
 	case isLink:
-		h.reader()
-		n, err := f.readlink(name, h.buf)
+		buf := h.reader().buf[:]
+		n, err := f.readlink(name, buf)
 		if err != nil {
 			return nil, &fs.PathError{Op: "readlink", Path: h.abs(p), Err: err}
 		}
-		if n == len(h.buf) {
+		if n == len(buf) {
 			return nil, fmt.Errorf("%s: link target too long", p)
 		}
-		nr.link = string(h.buf[:n])
+		nr.link = string(buf[:n])
 		nr.digest = cache.SumString(nr.link)
 		if int64(n) != st.size {
 			nr.hashed = 0 // changed under us: look again next time
