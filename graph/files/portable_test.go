@@ -268,10 +268,15 @@ func TestLookOpen(t *testing.T) {
 	fds := openFiles(t)
 	for _, p := range paths {
 		for _, inFolder := range []bool{false, true} {
-			want, wantErr := readVia(root, p, inFolder, false)
-			got, gotErr := readVia(root, p, inFolder, true)
+			want, wantErr, _ := readVia(root, p, inFolder, false)
+			got, gotErr, opened := readVia(root, p, inFolder, true)
 			if got != want || gotErr != wantErr {
 				t.Errorf("%s (in its folder: %v):\n open first %+v %q\n lstat first %+v %q", p, inFolder, got, gotErr, want, wantErr)
+			}
+			// A regular file is read from the open that gave its stat
+			// data, not looked at again.
+			if regular := wantErr == "" && got.st.mode&unix.S_IFMT == unix.S_IFREG; opened != regular {
+				t.Errorf("%s (in its folder: %v): read from lookOpen's open file: %v, want %v", p, inFolder, opened, regular)
 			}
 		}
 	}
@@ -281,8 +286,9 @@ func TestLookOpen(t *testing.T) {
 }
 
 // readVia makes the record of p as Index.lookup does, looking at it from
-// its folder or from the root, with lookOpen or look.
-func readVia(root, p string, inFolder, open bool) (record, string) {
+// its folder or from the root, with lookOpen or look; opened is whether
+// lookOpen gave an open file.
+func readVia(root, p string, inFolder, open bool) (rec record, errText string, opened bool) {
 	h := newHasher(root)
 	defer h.done()
 	if inFolder {
@@ -300,13 +306,14 @@ func readVia(root, p string, inFolder, open bool) (record, string) {
 		f, name, err = h.look(p, dir, name)
 	}
 	if err != nil {
-		return record{}, err.Error()
+		return record{}, err.Error(), false
 	}
+	opened = fd >= 0
 	r, err := h.read(f, name, p, statOf(&h.st), fd)
 	if err != nil {
-		return record{}, err.Error()
+		return record{}, err.Error(), opened
 	}
-	return *r, ""
+	return *r, "", opened
 }
 
 // openFiles counts this process's open files, where /proc tells.
